@@ -1,0 +1,96 @@
+"""engage: SMS check-ins and a co-design backlog for pediatric learning health networks."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+from engage.config import ConfigurationError, build_settings, redact_url
+from engage.db import db, import_models
+from engage.extensions import migrate
+
+__all__ = ["ConfigurationError", "announce_start", "create_app"]
+
+MIGRATIONS_DIRECTORY = Path(__file__).resolve().parent.parent / "migrations"
+
+log = logging.getLogger("engage")
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the engage application; ``config`` overrides settings from the environment."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(build_settings(config, app.instance_path))
+    os.makedirs(app.instance_path, exist_ok=True)
+    configure_logging()
+
+    import_models()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY))
+    with app.app_context():
+        prepare_engine(db.engine)
+
+    from engage.cli import register_cli
+    from engage.health.views import bp as health_bp
+    from engage.web import register_error_handlers
+
+    app.register_blueprint(health_bp)
+    register_error_handlers(app)
+    register_cli(app)
+    return app
+
+
+def configure_logging() -> None:
+    """Send engage's log lines to stderr when the host process has not set up logging."""
+    if not logging.getLogger().handlers and not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+
+def prepare_engine(engine: sa.Engine) -> None:
+    """Give SQLite foreign keys, WAL and real transactions (SAVEPOINT included)."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+_announced: set[str] = set()
+
+
+def announce_start(app: Flask) -> None:
+    """Say once per serving process where data lives and where SMS go."""
+    key = f"{app.config['SQLALCHEMY_DATABASE_URI']}|{app.config['SMS_TRANSPORT']}"
+    if key in _announced:
+        return
+    _announced.add(key)
+    log.info(
+        "engage (%s) using database %s",
+        app.config["ENGAGE_ENV"],
+        redact_url(app.config["SQLALCHEMY_DATABASE_URI"]),
+    )
+    if app.config["SMS_TRANSPORT"] == "outbox":
+        log.warning(
+            "Twilio is not configured: outbound SMS stay in the local outbox and nothing "
+            "is sent off this machine (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+            "TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER to send)"
+        )

@@ -1,0 +1,186 @@
+"""Settings, read from the environment once, in the app factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from engage.errors import InvalidInput
+from engage.phones import normalise_phone
+
+ENVIRONMENTS = ("production", "development")
+
+# Environment variable -> config key. Everything the service reads from the
+# environment is listed here and documented in README.md.
+ENVIRONMENT_VARIABLES = (
+    "ENGAGE_ENV",
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_MESSAGING_SERVICE_SID",
+    "TWILIO_FROM_NUMBER",
+    "PUBLIC_BASE_URL",
+)
+
+DEVELOPMENT_SECRET_KEY = "engage-development-only-not-secret"
+
+
+class ConfigurationError(RuntimeError):
+    """The service cannot start with these settings; the message says what to change."""
+
+
+def read_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """Return the engage settings present (and non-empty) in ``environ``."""
+    return {
+        name: environ[name].strip()
+        for name in ENVIRONMENT_VARIABLES
+        if environ.get(name, "").strip()
+    }
+
+
+def build_settings(
+    overrides: Mapping[str, Any] | None,
+    instance_path: str,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Combine environment and explicit overrides into a checked Flask config."""
+    settings: dict[str, Any] = read_environment(os.environ if environ is None else environ)
+    settings.update(overrides or {})
+
+    environment = settings.setdefault("ENGAGE_ENV", "production")
+    if environment not in ENVIRONMENTS:
+        raise ConfigurationError(
+            f"ENGAGE_ENV={environment!r} is not one of {', '.join(ENVIRONMENTS)}"
+        )
+    development = environment == "development"
+
+    if not settings.get("SECRET_KEY"):
+        if not development:
+            raise ConfigurationError(
+                "SECRET_KEY is not set. In production it signs session cookies and must be "
+                "a long random value kept secret, e.g. "
+                "SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))'). "
+                "For local development set ENGAGE_ENV=development instead."
+            )
+        settings["SECRET_KEY"] = DEVELOPMENT_SECRET_KEY
+
+    database_url = settings.get("DATABASE_URL") or (
+        "sqlite:///" + os.path.join(instance_path, "engage.sqlite3")
+    )
+    settings["DATABASE_URL"] = database_url
+    settings["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(database_url)
+    settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])
+
+    settings.update(twilio_settings(settings, development))
+    settings["SESSION_COOKIE_HTTPONLY"] = True
+    settings["SESSION_COOKIE_SAMESITE"] = "Lax"
+    settings["SESSION_COOKIE_SECURE"] = not development and not settings.get("TESTING", False)
+    return settings
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """Translate DATABASE_URL into a SQLAlchemy URL with the psycopg 3 driver."""
+    url = database_url
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigurationError(
+            f"DATABASE_URL is not a database URL: expected postgresql://user@host/dbname "
+            f"or sqlite:///path (got {redact_url(database_url)!r})"
+        ) from None
+    if parsed.get_backend_name() not in ("postgresql", "sqlite"):
+        raise ConfigurationError(
+            f"DATABASE_URL names {parsed.get_backend_name()!r}: engage runs on PostgreSQL "
+            "(production) or SQLite (embedded)"
+        )
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
+        raise ConfigurationError(
+            f"DATABASE_URL uses the {parsed.get_driver_name()!r} driver: use postgresql:// "
+            "(engage speaks to PostgreSQL through psycopg 3)"
+        )
+    return url
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # Wait for a writer instead of failing at once: the in-process scheduler
+        # and the web server share one file.
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password hidden, fit for a log or an error message."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable>"
+
+
+def twilio_settings(settings: Mapping[str, Any], development: bool) -> dict[str, Any]:
+    """Decide between sending through Twilio and keeping SMS in the local outbox."""
+    account_sid = settings.get("TWILIO_ACCOUNT_SID")
+    auth_token = settings.get("TWILIO_AUTH_TOKEN")
+    service_sid = settings.get("TWILIO_MESSAGING_SERVICE_SID")
+    from_number = settings.get("TWILIO_FROM_NUMBER")
+    given = [account_sid, auth_token, service_sid, from_number]
+    if not any(given):
+        return {"SMS_TRANSPORT": "outbox", "PUBLIC_BASE_URL": public_base_url(settings)}
+
+    missing = [
+        name
+        for name, value in (("TWILIO_ACCOUNT_SID", account_sid), ("TWILIO_AUTH_TOKEN", auth_token))
+        if not value
+    ]
+    if not (service_sid or from_number):
+        missing.append("TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER")
+    if missing:
+        raise ConfigurationError(
+            "Twilio is partly configured; also set "
+            + ", ".join(missing)
+            + " (or unset every TWILIO_* variable to keep SMS in the local outbox)"
+        )
+    if not str(account_sid).startswith("AC"):
+        raise ConfigurationError(
+            f"TWILIO_ACCOUNT_SID={account_sid!r} does not look like an account SID (AC...)"
+        )
+    if service_sid and not str(service_sid).startswith("MG"):
+        raise ConfigurationError(
+            f"TWILIO_MESSAGING_SERVICE_SID={service_sid!r} does not look like a messaging "
+            "service SID (MG...)"
+        )
+    result: dict[str, Any] = {"SMS_TRANSPORT": "twilio"}
+    if from_number:
+        try:
+            result["TWILIO_FROM_NUMBER"] = normalise_phone(str(from_number), "TWILIO_FROM_NUMBER")
+        except InvalidInput as error:
+            raise ConfigurationError(str(error)) from None
+    base_url = public_base_url(settings)
+    if not base_url and not development:
+        raise ConfigurationError(
+            "PUBLIC_BASE_URL is not set. Twilio signs each webhook with the URL it called, "
+            "so engage needs the public https:// address families' messages arrive at."
+        )
+    result["PUBLIC_BASE_URL"] = base_url
+    return result
+
+
+def public_base_url(settings: Mapping[str, Any]) -> str | None:
+    value = settings.get("PUBLIC_BASE_URL")
+    if not value:
+        return None
+    parts = urlsplit(str(value))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"PUBLIC_BASE_URL={value!r} is not an http(s) address such as https://engage.example.org"
+        )
+    return str(value).rstrip("/")

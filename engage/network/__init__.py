@@ -1,0 +1,1 @@
+"""The network, its care centers and the staff who work in them."""

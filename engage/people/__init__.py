@@ -1,0 +1,1 @@
+"""Patients, their caregivers and the phone numbers that reach them."""

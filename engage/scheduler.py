@@ -1,0 +1,112 @@
+"""The registry of system jobs, and the two ways to run them.
+
+Schedules are data: per-patient due times live in database rows, and the jobs
+declared here claim whatever is due. A dedicated ``flask engage scheduler``
+process runs them in production; ``flask engage serve`` runs them in-process
+beside the development server. Web workers never run them.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from types import FrameType
+
+import click
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask, current_app
+
+from engage import announce_start
+from engage.db import unit_of_work
+
+log = logging.getLogger("engage.scheduler")
+
+
+@dataclass(frozen=True)
+class SystemJob:
+    """A periodic job: ``run`` is called inside an app context and one unit of work."""
+
+    id: str
+    run: Callable[[], object]
+    every_seconds: int
+
+
+# Every periodic job of the service, with a stable id. Capabilities that need
+# time-driven work (opening due check-ins, sending the outbox, reminders,
+# expiry) add their job here.
+SYSTEM_JOBS: tuple[SystemJob, ...] = ()
+
+
+def run_system_job(app: Flask, job: SystemJob) -> None:
+    """Run one job in its own app context; commit once, or roll back and log."""
+    started = time.monotonic()
+    with app.app_context():
+        try:
+            with unit_of_work():
+                job.run()
+        except Exception:
+            log.exception("job %s failed", job.id)
+            return
+    log.debug("job %s finished in %.3fs", job.id, time.monotonic() - started)
+
+
+def build_scheduler(
+    app: Flask, *, blocking: bool, jobs: Sequence[SystemJob] = SYSTEM_JOBS
+) -> BaseScheduler:
+    scheduler: BaseScheduler = (
+        BlockingScheduler(timezone=UTC) if blocking else BackgroundScheduler(timezone=UTC)
+    )
+    for job in jobs:
+        scheduler.add_job(
+            run_system_job,
+            "interval",
+            seconds=job.every_seconds,
+            args=[app, job],
+            id=job.id,
+            name=job.id,
+            max_instances=1,
+            coalesce=True,
+            replace_existing=True,
+        )
+    return scheduler
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the system jobs in this process until SIGTERM or Ctrl-C."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    announce_start(app)
+    scheduler = build_scheduler(app, blocking=True)
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("scheduler stopping on %s", signal.Signals(signum).name)
+        scheduler.shutdown(wait=True)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("scheduler started with jobs: %s", ", ".join(j.id for j in SYSTEM_JOBS) or "none")
+    scheduler.start()
+    log.info("scheduler stopped")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def serve_command(host: str, port: int) -> None:
+    """Serve the web app for development, with the system jobs in-process."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    announce_start(app)
+    scheduler = build_scheduler(app, blocking=False)
+    scheduler.start()
+    log.info("in-process scheduler started; serving on http://%s:%s", host, port)
+    try:
+        # No reloader: it would start a second process with a second scheduler.
+        app.run(host=host, port=port, use_reloader=False, threaded=True)
+    finally:
+        scheduler.shutdown(wait=True)
