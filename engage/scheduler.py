@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,9 +19,8 @@ from types import FrameType
 
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.base import BaseScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask, current_app
+from werkzeug.serving import run_simple
 
 from engage import announce_start
 from engage.db import unit_of_work
@@ -56,12 +56,8 @@ def run_system_job(app: Flask, job: SystemJob) -> None:
     log.debug("job %s finished in %.3fs", job.id, time.monotonic() - started)
 
 
-def build_scheduler(
-    app: Flask, *, blocking: bool, jobs: Sequence[SystemJob] = SYSTEM_JOBS
-) -> BaseScheduler:
-    scheduler: BaseScheduler = (
-        BlockingScheduler(timezone=UTC) if blocking else BackgroundScheduler(timezone=UTC)
-    )
+def build_scheduler(app: Flask, jobs: Sequence[SystemJob] = SYSTEM_JOBS) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone=UTC)
     for job in jobs:
         scheduler.add_job(
             run_system_job,
@@ -82,16 +78,21 @@ def scheduler_command() -> None:
     """Run the system jobs in this process until SIGTERM or Ctrl-C."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     announce_start(app)
-    scheduler = build_scheduler(app, blocking=True)
+    stop_requested = threading.Event()
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
         log.info("scheduler stopping on %s", signal.Signals(signum).name)
-        scheduler.shutdown(wait=True)
+        stop_requested.set()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    log.info("scheduler started with jobs: %s", ", ".join(j.id for j in SYSTEM_JOBS) or "none")
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    scheduler = build_scheduler(app)
     scheduler.start()
+    log.info("scheduler started with jobs: %s", ", ".join(j.id for j in SYSTEM_JOBS) or "none")
+    while not stop_requested.wait(timeout=1.0):
+        pass
+    # Let a running job finish its unit of work before the process exits.
+    scheduler.shutdown(wait=True)
     log.info("scheduler stopped")
 
 
@@ -102,11 +103,11 @@ def serve_command(host: str, port: int) -> None:
     """Serve the web app for development, with the system jobs in-process."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     announce_start(app)
-    scheduler = build_scheduler(app, blocking=False)
+    scheduler = build_scheduler(app)
     scheduler.start()
     log.info("in-process scheduler started; serving on http://%s:%s", host, port)
     try:
         # No reloader: it would start a second process with a second scheduler.
-        app.run(host=host, port=port, use_reloader=False, threaded=True)
+        run_simple(host, port, app, use_reloader=False, threaded=True)
     finally:
         scheduler.shutdown(wait=True)

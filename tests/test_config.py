@@ -1,0 +1,163 @@
+"""Settings come from the environment, once, and bad ones stop start-up with a reason."""
+
+import logging
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from engage import announce_start, create_app
+from engage.config import DEVELOPMENT_SECRET_KEY, ConfigurationError, build_settings
+
+
+def settings(environ, overrides=None, instance_path="/srv/engage/instance"):
+    return build_settings(overrides, instance_path, environ=environ)
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    with pytest.raises(ConfigurationError, match="SECRET_KEY is not set"):
+        settings({})
+    with pytest.raises(ConfigurationError, match="SECRET_KEY is not set"):
+        settings({"ENGAGE_ENV": "production", "SECRET_KEY": "   "})
+
+
+def test_development_gets_a_development_secret_key():
+    config = settings({"ENGAGE_ENV": "development"})
+    assert config["SECRET_KEY"] == DEVELOPMENT_SECRET_KEY
+    assert config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_production_cookies_are_secure_httponly_lax():
+    config = settings({"SECRET_KEY": "s3cret"})
+    assert config["ENGAGE_ENV"] == "production"
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["SESSION_COOKIE_HTTPONLY"] is True
+    assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_unknown_environment_is_refused():
+    with pytest.raises(ConfigurationError, match="ENGAGE_ENV='staging' is not one of"):
+        settings({"ENGAGE_ENV": "staging", "SECRET_KEY": "x"})
+
+
+def test_database_defaults_to_sqlite_in_the_instance_folder():
+    config = settings({"SECRET_KEY": "x"}, instance_path="/srv/engage/instance")
+    assert config["SQLALCHEMY_DATABASE_URI"] == "sqlite:////srv/engage/instance/engage.sqlite3"
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["postgres://u:p@db.internal/engage", "postgresql://u:p@db.internal/engage"],
+)
+def test_postgres_urls_use_psycopg_3(given):
+    config = settings({"SECRET_KEY": "x", "DATABASE_URL": given})
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.internal/engage"
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ("not a url", "DATABASE_URL is not a database URL"),
+        ("mysql://root@localhost/engage", "DATABASE_URL names 'mysql'"),
+        ("postgresql+psycopg2://u@h/engage", "DATABASE_URL uses the 'psycopg2' driver"),
+    ],
+)
+def test_unusable_database_urls_are_refused(given, message):
+    with pytest.raises(ConfigurationError, match=message):
+        settings({"SECRET_KEY": "x", "DATABASE_URL": given})
+
+
+def test_database_url_password_never_appears_in_the_refusal():
+    with pytest.raises(ConfigurationError) as refused:
+        settings({"SECRET_KEY": "x", "DATABASE_URL": "oracle://scott:tiger@db/engage"})
+    assert "tiger" not in str(refused.value)
+
+
+def test_without_twilio_settings_sms_stay_in_the_outbox():
+    assert settings({"SECRET_KEY": "x"})["SMS_TRANSPORT"] == "outbox"
+
+
+TWILIO = {
+    "SECRET_KEY": "x",
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": "token",
+    "TWILIO_MESSAGING_SERVICE_SID": "MG" + "0" * 32,
+    "PUBLIC_BASE_URL": "https://engage.example.org/",
+}
+
+
+def test_twilio_settings_select_twilio():
+    config = settings(TWILIO)
+    assert config["SMS_TRANSPORT"] == "twilio"
+    assert config["PUBLIC_BASE_URL"] == "https://engage.example.org"
+
+
+def test_twilio_from_number_is_normalised():
+    environ = {k: v for k, v in TWILIO.items() if k != "TWILIO_MESSAGING_SERVICE_SID"}
+    environ["TWILIO_FROM_NUMBER"] = "(617) 555-0199"
+    assert settings(environ)["TWILIO_FROM_NUMBER"] == "+16175550199"
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("TWILIO_AUTH_TOKEN", "also set TWILIO_AUTH_TOKEN"),
+        ("TWILIO_MESSAGING_SERVICE_SID", "also set TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM"),
+        ("PUBLIC_BASE_URL", "PUBLIC_BASE_URL is not set"),
+    ],
+)
+def test_partial_twilio_settings_are_refused(missing, message):
+    environ = {k: v for k, v in TWILIO.items() if k != missing}
+    with pytest.raises(ConfigurationError, match=message):
+        settings(environ)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TWILIO_ACCOUNT_SID", "XX123", "does not look like an account SID"),
+        ("TWILIO_MESSAGING_SERVICE_SID", "PN123", "does not look like a messaging service SID"),
+        ("PUBLIC_BASE_URL", "engage.example.org", "is not an http(s) address"),
+    ],
+)
+def test_malformed_twilio_settings_are_refused(name, value, message):
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        settings({**TWILIO, name: value})
+
+
+def test_create_app_reads_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("ENGAGE_ENV", "development")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/env.sqlite3")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/env.sqlite3"
+    assert app.config["SMS_TRANSPORT"] == "outbox"
+
+
+def test_the_outbox_is_announced_once(tmp_path, caplog):
+    app = create_app(
+        {"ENGAGE_ENV": "development", "DATABASE_URL": f"sqlite:///{tmp_path}/announce.sqlite3"}
+    )
+    with caplog.at_level(logging.INFO, logger="engage"):
+        announce_start(app)
+        announce_start(app)
+    warnings = [r for r in caplog.records if "local outbox" in r.getMessage()]
+    assert len(warnings) == 1
+    assert warnings[0].levelno == logging.WARNING
+
+
+def test_wsgi_refuses_to_start_without_a_secret_key_and_says_why(project_root):
+    environ = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ENGAGE_ENV")}
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=project_root,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 4
+    assert "engage cannot start: SECRET_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr

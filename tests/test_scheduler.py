@@ -1,0 +1,74 @@
+"""System jobs run in an app context, commit once, and the scheduler process stops cleanly."""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import sqlalchemy as sa
+
+from engage.db import db
+from engage.network.models import Network
+from engage.scheduler import SYSTEM_JOBS, SystemJob, run_system_job
+
+
+def test_job_ids_are_unique():
+    ids = [job.id for job in SYSTEM_JOBS]
+    assert len(ids) == len(set(ids))
+
+
+def test_a_job_runs_in_an_app_context_and_commits(app, session):
+    def add_network():
+        db.session.add(Network(slug="from-a-job", name="Job"))
+
+    run_system_job(app, SystemJob(id="add_network", run=add_network, every_seconds=60))
+    assert session.scalar(sa.select(Network.name).where(Network.slug == "from-a-job")) == "Job"
+
+
+def test_a_failing_job_rolls_back_and_is_logged(app, session, caplog):
+    def add_then_fail():
+        db.session.add(Network(slug="half-done", name="Half"))
+        db.session.flush()
+        raise RuntimeError("boom")
+
+    with caplog.at_level(logging.ERROR, logger="engage.scheduler"):
+        run_system_job(app, SystemJob(id="add_then_fail", run=add_then_fail, every_seconds=60))
+    assert session.scalar(sa.select(Network).where(Network.slug == "half-done")) is None
+    assert "job add_then_fail failed" in caplog.text
+
+
+def test_scheduler_process_stops_cleanly_on_sigterm(project_root, tmp_path):
+    environ = {
+        **os.environ,
+        "ENGAGE_ENV": "development",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/scheduler.sqlite3",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "engage", "engage", "scheduler"],
+        cwd=project_root,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 30
+        started = False
+        lines = []
+        while time.monotonic() < deadline and not started:
+            line = process.stdout.readline()
+            lines.append(line)
+            started = "scheduler started" in line
+        assert started, "".join(lines)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert "scheduler stopping on SIGTERM" in output
+    assert "scheduler stopped" in output
+    assert "Traceback" not in output
