@@ -17,7 +17,12 @@ from engage.extensions import migrate
 
 __all__ = ["ConfigurationError", "announce_start", "create_app"]
 
-MIGRATIONS_DIRECTORY = Path(__file__).resolve().parent.parent / "migrations"
+
+def migrations_directory() -> Path:
+    """``migrations/`` beside the package (a checkout), else in the working directory."""
+    beside_package = Path(__file__).resolve().parent.parent / "migrations"
+    return beside_package if beside_package.is_dir() else Path.cwd() / "migrations"
+
 
 log = logging.getLogger("engage")
 
@@ -31,7 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     import_models()
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY))
+    migrate.init_app(app, db, directory=str(migrations_directory()))
     with app.app_context():
         prepare_engine(db.engine)
 

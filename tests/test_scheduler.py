@@ -1,10 +1,7 @@
 """System jobs run in an app context, commit once, and the scheduler process stops cleanly."""
 
 import logging
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import sqlalchemy as sa
@@ -12,6 +9,7 @@ import sqlalchemy as sa
 from engage.db import db
 from engage.network.models import Network
 from engage.scheduler import SYSTEM_JOBS, SystemJob, run_system_job
+from tests.processes import development_environ, start_flask
 
 
 def test_job_ids_are_unique():
@@ -39,20 +37,9 @@ def test_a_failing_job_rolls_back_and_is_logged(app, session, caplog):
     assert "job add_then_fail failed" in caplog.text
 
 
-def test_scheduler_process_stops_cleanly_on_sigterm(project_root, tmp_path):
-    environ = {
-        **os.environ,
-        "ENGAGE_ENV": "development",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/scheduler.sqlite3",
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "engage", "engage", "scheduler"],
-        cwd=project_root,
-        env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+def test_scheduler_process_stops_cleanly_on_sigterm(tmp_path):
+    environ = development_environ(tmp_path / "scheduler.sqlite3")
+    process = start_flask("engage", "scheduler", environ=environ)
     try:
         assert process.stdout is not None
         deadline = time.monotonic() + 30

@@ -1,12 +1,11 @@
 """What `make run` does after installing: migrate, seed, serve, and /healthz answers ok."""
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
+
+from tests.processes import development_environ, run_flask, start_flask
 
 
 def free_port() -> int:
@@ -15,38 +14,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def flask(*args, environ, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "engage", *args],
-        cwd=cwd,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def test_migrate_seed_and_serve_answers_healthz(project_root, tmp_path):
-    environ = {
-        **os.environ,
-        "ENGAGE_ENV": "development",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/run.sqlite3",
-    }
-    upgraded = flask("db", "upgrade", environ=environ, cwd=project_root)
+def test_migrate_seed_and_serve_answers_healthz(tmp_path):
+    environ = development_environ(tmp_path / "run.sqlite3")
+    upgraded = run_flask("db", "upgrade", environ=environ)
     assert upgraded.returncode == 0, upgraded.stderr
-    seeded = flask("engage", "demo", environ=environ, cwd=project_root)
+    seeded = run_flask("engage", "demo", environ=environ)
     assert seeded.returncode == 0, seeded.stderr
     assert "demo network seeded" in seeded.stdout
 
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "engage", "engage", "serve", "--port", str(port)],
-        cwd=project_root,
-        env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server = start_flask("engage", "serve", "--port", str(port), environ=environ)
     try:
         body, deadline = None, time.monotonic() + 60
         while body is None and time.monotonic() < deadline:
