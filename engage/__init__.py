@@ -39,8 +39,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(migrations_directory()))
     with app.app_context():
         prepare_engine(db.engine)
+    load_instruments(app)
 
-    from engage.cli import register_cli
+    from engage.commands import register_cli
     from engage.health.views import bp as health_bp
     from engage.web import register_error_handlers
 
@@ -48,6 +49,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_cli(app)
     return app
+
+
+def load_instruments(app: Flask) -> None:
+    """Load and check every instrument file now: a broken one stops start-up."""
+    from engage.instruments.loader import load_library
+    from engage.instruments.services import EXTENSION_KEY
+
+    folders = [Path(folder) for folder in app.config["PROMPT_FOLDERS"]]
+    app.extensions[EXTENSION_KEY] = load_library(folders)
 
 
 def configure_logging() -> None:

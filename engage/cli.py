@@ -1,4 +1,4 @@
-"""The ``flask engage`` command group and the way its commands end a unit of work."""
+"""What every ``flask engage`` command shares: loading input, ending a unit of work."""
 
 from __future__ import annotations
 
@@ -7,33 +7,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
-from flask import Flask
-from flask.cli import AppGroup
 from marshmallow import Schema, ValidationError
 
 from engage.db import unit_of_work
 from engage.errors import InvalidInput, describe_problems
-
-engage_cli = AppGroup("engage", help="Run and administer engage.")
-
-
-def register_cli(app: Flask) -> None:
-    from engage.demo.cli import demo_command
-    from engage.network.cli import center_cli, network_cli
-    from engage.people.cli import caregiver_cli, patient_cli
-    from engage.scheduler import scheduler_command, serve_command
-
-    for command in (
-        demo_command,
-        network_cli,
-        center_cli,
-        patient_cli,
-        caregiver_cli,
-        serve_command,
-        scheduler_command,
-    ):
-        engage_cli.add_command(command)
-    app.cli.add_command(engage_cli)
 
 
 class InputRefused(click.ClickException):

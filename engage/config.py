@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import click
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -26,13 +28,17 @@ ENVIRONMENT_VARIABLES = (
     "TWILIO_MESSAGING_SERVICE_SID",
     "TWILIO_FROM_NUMBER",
     "PUBLIC_BASE_URL",
+    "ENGAGE_PROMPTS_PATH",
 )
 
 DEVELOPMENT_SECRET_KEY = "engage-development-only-not-secret"
 
 
-class ConfigurationError(RuntimeError):
-    """The service cannot start with these settings; the message says what to change."""
+class ConfigurationError(click.ClickException):
+    """The service cannot start with these settings; the message says what to change.
+
+    A ClickException, so a ``flask`` command prints the message, not a traceback.
+    """
 
 
 def read_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -78,6 +84,7 @@ def build_settings(
     settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])
 
     settings.update(twilio_settings(settings, development))
+    settings.setdefault("PROMPT_FOLDERS", prompt_folders(settings.get("ENGAGE_PROMPTS_PATH")))
     settings["SESSION_COOKIE_HTTPONLY"] = True
     settings["SESSION_COOKIE_SAMESITE"] = "Lax"
     settings["SESSION_COOKIE_SECURE"] = not development and not settings.get("TESTING", False)
@@ -184,3 +191,11 @@ def public_base_url(settings: Mapping[str, Any]) -> str | None:
             f"PUBLIC_BASE_URL={value!r} is not an http(s) address such as https://engage.example.org"
         )
     return str(value).rstrip("/")
+
+
+def prompt_folders(extra: str | None) -> list[str]:
+    """``prompts/`` of this checkout, then each folder named in ENGAGE_PROMPTS_PATH."""
+    bundled = Path(__file__).resolve().parent.parent / "prompts"
+    folders = [str(bundled if bundled.is_dir() else Path.cwd() / "prompts")]
+    folders.extend(part for part in (extra or "").split(os.pathsep) if part.strip())
+    return folders

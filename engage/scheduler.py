@@ -20,6 +20,7 @@ from types import FrameType
 import click
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
 from engage import announce_start
@@ -74,6 +75,7 @@ def build_scheduler(app: Flask, jobs: Sequence[SystemJob] = SYSTEM_JOBS) -> Back
 
 
 @click.command("scheduler")
+@with_appcontext
 def scheduler_command() -> None:
     """Run the system jobs in this process until SIGTERM or Ctrl-C."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -97,6 +99,7 @@ def scheduler_command() -> None:
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 def serve_command(host: str, port: int) -> None:

@@ -20,6 +20,7 @@ EXPECTED_TABLES = {
     "contacts",
     "consent_changes",
     "visits",
+    "instrument_versions",
 }
 
 

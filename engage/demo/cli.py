@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
 from engage.cli import command_unit_of_work
 from engage.demo.seed import seed_demo
 
 
 @click.command("demo")
+@with_appcontext
 def demo_command() -> None:
     """Seed the demo network (idempotent: a second run adds nothing)."""
     with command_unit_of_work():

@@ -1,0 +1,33 @@
+"""The ``flask engage`` command group, assembled from each capability's commands.
+
+Also registered as a ``flask.commands`` entry point, so commands that need no
+app (``instruments check``) run even when the app cannot start.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.cli import AppGroup
+
+from engage.demo.cli import demo_command
+from engage.instruments.cli import instruments_cli
+from engage.network.cli import center_cli, network_cli
+from engage.people.cli import caregiver_cli, patient_cli
+from engage.scheduler import scheduler_command, serve_command
+
+engage_cli = AppGroup("engage", help="Run and administer engage.")
+for command in (
+    demo_command,
+    network_cli,
+    center_cli,
+    patient_cli,
+    caregiver_cli,
+    instruments_cli,
+    serve_command,
+    scheduler_command,
+):
+    engage_cli.add_command(command)
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(engage_cli)

@@ -1,0 +1,1 @@
+"""Check-in instruments: versioned questionnaires written as files in prompts/."""
