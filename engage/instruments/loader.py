@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -305,7 +305,8 @@ class _Builder:
                     "needs proxy_text: with respondent mode 'either' a parent may answer",
                 )
             if "when" in entry:
-                condition = self.condition(entry["when"], f"{where}: when", items, {})
+                later = frozenset(e["id"] for e in entries) - set(items)
+                condition = self.condition(entry["when"], f"{where}: when", items, {}, later)
                 item = _replace(item, ask_when=condition)
             items[item_id] = item
         return items
@@ -463,9 +464,14 @@ class _Builder:
 
     # -- conditions -----------------------------------------------------------------------
     def condition(
-        self, raw: Any, where: str, items: Mapping[str, Item], scores: Mapping[str, Score]
+        self,
+        raw: Any,
+        where: str,
+        items: Mapping[str, Item],
+        scores: Mapping[str, Score],
+        later: frozenset[str] = frozenset(),
     ) -> Condition | None:
-        """Parse a condition; ``items`` are those it may refer to (earlier items, for skips)."""
+        """Parse a condition over ``items`` and ``scores``; ``later`` items are not asked yet."""
         if not isinstance(raw, dict) or not raw:
             self.problem(where, "a condition is a mapping such as {item: pain, gte: 8}")
             return None
@@ -474,13 +480,13 @@ class _Builder:
             if not isinstance(parts, list) or not parts:
                 self.problem(where, f"{key} needs a list of conditions")
                 return None
-            parsed = [self.condition(part, where, items, scores) for part in parts]
+            parsed = [self.condition(part, where, items, scores, later) for part in parts]
             if any(p is None for p in parsed):
                 return None
             conditions = tuple(p for p in parsed if p is not None)
             return AllOf(conditions) if key == "all" else AnyOf(conditions)
         if "item" in raw:
-            return self.item_condition(raw, where, items)
+            return self.item_condition(raw, where, items, later)
         if "score" in raw:
             return self.score_condition(raw, where, scores)
         self.problem(
@@ -495,20 +501,20 @@ class _Builder:
         if len(given) != 1 or given[0] not in operators:
             self.problem(
                 where,
-                f"a {subject} condition needs exactly one of {', '.join(operators)} "
+                f"{'an' if subject == 'item' else 'a'} {subject} condition needs exactly one of "
+                f"{', '.join(operators)} "
                 f"(got {', '.join(given) or 'none'})",
             )
             return None
         return given[0]
 
     def item_condition(
-        self, raw: dict[str, Any], where: str, items: Mapping[str, Item]
+        self, raw: dict[str, Any], where: str, items: Mapping[str, Item], later: frozenset[str]
     ) -> Condition | None:
         item_id = raw["item"]
         item = items.get(item_id)
         if item is None:
-            known_later = item_id in {entry["id"] for entry in self.data["items"]}
-            if known_later and "when" in where and "red flag" not in where:
+            if item_id in later:
                 self.problem(where, f"refers to item {item_id!r}, which is asked later")
             else:
                 self.problem(where, f"refers to item {item_id!r}, which does not exist")
@@ -813,6 +819,4 @@ def answer_problem(item: Item, answer: Any) -> str | None:
 
 
 def _replace(item: Item, **changes: Any) -> Item:
-    from dataclasses import replace
-
     return replace(item, **changes)
