@@ -236,8 +236,7 @@ class _Builder:
             source=source,
             path=self.path,
         )
-        if not self.problems:
-            self.check_message_lengths(instrument)
+        self.check_message_lengths(instrument)
         return instrument
 
     def check_languages(self, languages: list[str]) -> tuple[str, ...]:
@@ -558,7 +557,12 @@ class _Builder:
             )
             return None
         if isinstance(value, list):
-            value = {"any": value}
+            value = {language: value for language in self.languages}
+        if isinstance(value, dict):
+            for language in value:
+                if language not in self.languages:
+                    self.problem(where, f"mentions has words for {language!r}, not in languages")
+                    return None
         if not isinstance(value, dict) or not all(
             isinstance(words, list)
             and words
@@ -569,7 +573,7 @@ class _Builder:
                 where, "mentions needs lists of words or phrases, e.g. {en: [...], es: [...]}"
             )
             return None
-        phrases = tuple(sorted({w.strip().casefold() for words in value.values() for w in words}))
+        phrases = tuple(sorted({w.strip() for words in value.values() for w in words}))
         return ItemTest(item.id, "mentions", phrases)
 
     def score_condition(
@@ -734,21 +738,21 @@ class _Builder:
     def check_message_lengths(self, instrument: Instrument) -> None:
         for language in instrument.languages:
             if instrument.intro:
-                self.check_fit("intro", language, instrument.intro[language])
+                self.check_fit("intro", language, instrument.intro.get(language))
             if instrument.closing:
-                self.check_fit("closing", language, instrument.closing[language])
+                self.check_fit("closing", language, instrument.closing.get(language))
             for item in instrument.items:
-                self.check_fit(f"item {item.id!r}", language, item_message(item, language))
+                self.check_fit(f"item {item.id!r}", language, rendered(item, language, False))
                 if item.proxy_text:
                     self.check_fit(
-                        f"item {item.id!r} proxy_text",
-                        language,
-                        item_message(item, language, proxy=True),
+                        f"item {item.id!r} proxy_text", language, rendered(item, language, True)
                     )
             for flag in instrument.red_flags:
-                self.check_fit(f"red flag {flag.id!r}", language, flag.message[language])
+                self.check_fit(f"red flag {flag.id!r}", language, flag.message.get(language))
 
-    def check_fit(self, where: str, language: str, text: str) -> None:
+    def check_fit(self, where: str, language: str, text: str | None) -> None:
+        if text is None:
+            return  # a missing translation, already reported
         fit = segment_fit(text)
         if fit.fits:
             return
@@ -761,6 +765,14 @@ class _Builder:
             f"{where} ({language})",
             f"{fit.length} characters, one SMS holds {fit.limit}{because}",
         )
+
+
+def rendered(item: Item, language: str, proxy: bool) -> str | None:
+    """The item's SMS, or None when a translation it needs is missing (reported elsewhere)."""
+    try:
+        return item_message(item, language, proxy=proxy)
+    except KeyError:
+        return None
 
 
 def fmt(value: float) -> str:

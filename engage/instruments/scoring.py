@@ -190,14 +190,26 @@ def item_test_holds(test: ItemTest, answers: Answers) -> bool:
     raise ValueError(f"unknown operator {test.operator!r}")
 
 
+# Phones type curly quotes and people write "self-harm" or "self harm": read them alike.
+_SAME_AS_APOSTROPHE = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+_WORD_JOINERS = re.compile(r"[-\u2010-\u2015_/]+")
+
+
 def fold(text: str) -> str:
-    """Lower-case, strip accents and squeeze spaces, so 'Daño' matches 'dano'."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    """Lower-case, strip accents, unify apostrophes and dashes, squeeze spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_SAME_AS_APOSTROPHE))
     without_marks = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"\s+", " ", without_marks).strip()
+    return re.sub(r"\s+", " ", _WORD_JOINERS.sub(" ", without_marks)).strip()
+
+
+def phrase_pattern(phrase: str) -> re.Pattern[str]:
+    """Whole words; a trailing ``*`` lets the last word go on ('suicid*' finds 'suicidal')."""
+    stem = phrase.endswith("*")
+    body = re.escape(fold(phrase.rstrip("*")))
+    return re.compile(r"(?<!\w)" + body + ("" if stem else r"(?!\w)"))
 
 
 def mentions_any(text: str, phrases: tuple[str, ...]) -> bool:
-    """True when a phrase starts at a word boundary of ``text`` (so 'suicid' finds 'suicidal')."""
+    """True when ``text`` contains one of the phrases, read as whole words."""
     folded = fold(text)
-    return any(re.search(r"(?<!\w)" + re.escape(fold(phrase)), folded) for phrase in phrases)
+    return any(phrase_pattern(phrase).search(folded) for phrase in phrases)

@@ -127,6 +127,14 @@ def min_answered_above_items(d):
     d["scores"][0]["min_answered"] = 9
 
 
+def mentions_in_an_unoffered_language(d):
+    d["red_flags"][0]["when"] = {"item": "note", "mentions": {"fr": ["au secours"]}}
+
+
+def mentions_on_a_number(d):
+    d["red_flags"][0]["when"] = {"item": "pain", "mentions": {"en": ["bad"]}}
+
+
 def missing_version(d):
     del d["version"]
 
@@ -154,6 +162,8 @@ BROKEN: list[tuple[Callable[[dict[str, Any]], None], str]] = [
     (either_without_proxy_text, "item 'pain': needs proxy_text: with respondent mode 'either'"),
     (reverse_item_not_in_score, "score 'total': reverse-coded item 'note' is not one of its items"),
     (min_answered_above_items, "score 'total': min_answered 9 is more than its 4 items"),
+    (mentions_in_an_unoffered_language, "red flag 'bad_pain': mentions has words for 'fr', not in languages"),
+    (mentions_on_a_number, "red flag 'bad_pain': mentions looks into free text; item 'pain' is scale"),
     (missing_version, "version: Missing data for required field."),
 ]  # fmt: skip
 
@@ -185,7 +195,10 @@ def test_every_problem_of_a_file_is_reported_at_once(tiny):
     missing_language(tiny)
     overlapping_bands(tiny)
     red_flag_on_missing_score(tiny)
-    assert len(problems_of(tiny)) == 3
+    text_too_long(tiny)
+    problems = problems_of(tiny)
+    assert len(problems) == 4, problems
+    assert any("166 characters, one SMS holds 160" in line for line in problems)
 
 
 def test_a_folder_with_broken_and_duplicate_files(tmp_path, tiny):

@@ -130,10 +130,14 @@ def test_next_item_walks_the_instrument_and_respects_passes(tiny):
 @pytest.mark.parametrize(
     ("text", "phrases", "expected"),
     [
-        ("I feel SUICIDAL lately", ("suicid",), True),
+        ("I feel SUICIDAL lately", ("suicid*",), True),
+        ("I feel suicidal", ("suicid",), False),  # without * the phrase is a whole word
+        ("I want to diet", ("want to die",), False),
+        ("I don’t want to live", ("don't want to live",), True),
+        ("thoughts of self-harm", ("self harm",), True),
         ("quiero hacerme dano", ("hacerme daño",), True),
         ("Quiero hacerme  DAÑO", ("hacerme daño",), True),
-        ("presuicide is not a word", ("suicid",), False),
+        ("presuicide is not a word", ("suicid*",), False),
         ("I killed it at soccer", ("kill myself",), False),
     ],
 )
@@ -143,6 +147,7 @@ def test_mentions_fold_case_accents_and_spaces(text, phrases, expected):
 
 def test_fold():
     assert fold("  Ñandú   Está ") == "nandu esta"
+    assert fold("Don’t self–harm") == "don't self harm"
 
 
 # -- properties over every shipped instrument -----------------------------------------------
