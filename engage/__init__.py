@@ -43,9 +43,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from engage.commands import register_cli
     from engage.health.views import bp as health_bp
+    from engage.messaging.views import bp as messaging_bp
     from engage.web import register_error_handlers
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(messaging_bp)
     register_error_handlers(app)
     register_cli(app)
     return app
@@ -86,7 +88,9 @@ def prepare_engine(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front: two requests that read, then write,
+        # wait for each other instead of failing with "database is locked".
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 _announced: set[str] = set()

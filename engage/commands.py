@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.cli import AppGroup
 
+from engage.conversations.cli import chat_command, checkin_cli
 from engage.demo.cli import demo_command
 from engage.instruments.cli import instruments_cli
 from engage.network.cli import center_cli, network_cli
@@ -23,6 +24,8 @@ for command in (
     patient_cli,
     caregiver_cli,
     instruments_cli,
+    checkin_cli,
+    chat_command,
     serve_command,
     scheduler_command,
 ):

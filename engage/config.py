@@ -29,6 +29,7 @@ ENVIRONMENT_VARIABLES = (
     "TWILIO_FROM_NUMBER",
     "PUBLIC_BASE_URL",
     "ENGAGE_PROMPTS_PATH",
+    "CHECKIN_EXPIRY_HOURS",
 )
 
 DEVELOPMENT_SECRET_KEY = "engage-development-only-not-secret"
@@ -84,6 +85,9 @@ def build_settings(
     settings["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(settings["SQLALCHEMY_DATABASE_URI"])
 
     settings.update(twilio_settings(settings, development))
+    settings["CHECKIN_EXPIRY_HOURS"] = positive_number(
+        settings.get("CHECKIN_EXPIRY_HOURS", 24), "CHECKIN_EXPIRY_HOURS"
+    )
     settings.setdefault("PROMPT_FOLDERS", prompt_folders(settings.get("ENGAGE_PROMPTS_PATH")))
     settings["SESSION_COOKIE_HTTPONLY"] = True
     settings["SESSION_COOKIE_SAMESITE"] = "Lax"
@@ -199,3 +203,13 @@ def prompt_folders(extra: str | None) -> list[str]:
     folders = [str(bundled if bundled.is_dir() else Path.cwd() / "prompts")]
     folders.extend(part for part in (extra or "").split(os.pathsep) if part.strip())
     return folders
+
+
+def positive_number(value: Any, name: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{name}={value!r} is not a number") from None
+    if number <= 0:
+        raise ConfigurationError(f"{name}={value!r} must be above 0")
+    return number

@@ -104,7 +104,11 @@ def unit_of_work() -> Iterator[sa.orm.Session]:
 
 def import_models() -> None:
     """Import every model module, so the metadata describes the whole schema."""
+    import engage.alerts.models  # noqa: F401
+    import engage.codesign.models  # noqa: F401
+    import engage.conversations.models  # noqa: F401
     import engage.instruments.models  # noqa: F401
+    import engage.messaging.models  # noqa: F401
     import engage.network.models  # noqa: F401
     import engage.people.models  # noqa: F401
     import engage.visits.models  # noqa: F401

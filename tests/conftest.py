@@ -35,6 +35,12 @@ from engage.people.services import add_patient
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
+TWILIO_TEST_SETTINGS = {
+    "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+    "TWILIO_AUTH_TOKEN": "test-auth-token",
+    "TWILIO_MESSAGING_SERVICE_SID": "MG" + "1" * 32,
+    "PUBLIC_BASE_URL": "https://engage.test",
+}
 
 
 def running_in_ci() -> bool:
@@ -107,6 +113,7 @@ def make_test_app(database_url: str, **overrides: Any) -> Flask:
         "ENGAGE_ENV": "production",
         "SECRET_KEY": TEST_SECRET_KEY,
         "DATABASE_URL": database_url,
+        **TWILIO_TEST_SETTINGS,
     }
     config.update(overrides)
     return create_app(config)
@@ -205,6 +212,20 @@ def make_patient(make_center: Callable[..., Center]) -> Callable[..., Patient]:
         return add_patient(center or make_center(), **values)
 
     return make
+
+
+@pytest.fixture
+def sms(client: FlaskClient, app: Flask) -> Callable[..., Any]:
+    """Send a text to the webhook the way Twilio does: form fields and a real signature."""
+    from tests.twilio_helpers import send_signed_sms
+
+    counter = iter(range(1, 1_000_000))
+
+    def send(body: str, from_: str = "+16175550102", sid: str | None = None, **extra: str) -> Any:
+        message_sid = sid or f"SM{uuid.uuid4().hex[:24]}{next(counter):08d}"
+        return send_signed_sms(client, app, body=body, from_=from_, sid=message_sid, **extra)
+
+    return send
 
 
 @pytest.fixture

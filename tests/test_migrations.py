@@ -21,6 +21,13 @@ EXPECTED_TABLES = {
     "consent_changes",
     "visits",
     "instrument_versions",
+    "messages",
+    "checkins",
+    "answers",
+    "checkin_scores",
+    "contact_conversations",
+    "alerts",
+    "ideas",
 }
 
 

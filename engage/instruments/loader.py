@@ -665,6 +665,13 @@ class _Builder:
                 return None
             possible = [float(lookup[raw]) for raw in range(raw_min, raw_max + 1)]
         bands = self.build_bands(entry.get("bands", []), possible, where)
+        tell = self.translations(entry.get("tell_respondent"), f"{where}: tell_respondent")
+        if tell is not None:
+            if not bands:
+                self.problem(where, "tell_respondent needs bands to tell")
+            for language, text in tell.items():
+                if "{band}" not in text:
+                    self.problem(f"{where}: tell_respondent ({language})", "needs {band}")
         return Score(
             id=entry["id"],
             label=label,
@@ -678,6 +685,7 @@ class _Builder:
             maximum=max(possible),
             raw_minimum=raw_min,
             raw_maximum=raw_max,
+            tell_respondent=tell,
         )
 
     def build_bands(
@@ -749,6 +757,15 @@ class _Builder:
                     )
             for flag in instrument.red_flags:
                 self.check_fit(f"red flag {flag.id!r}", language, flag.message.get(language))
+            for score in instrument.scores:
+                if score.tell_respondent and language in score.tell_respondent:
+                    for band in score.bands:
+                        if language in band.label:
+                            self.check_fit(
+                                f"score {score.id!r} tell_respondent, band {band.id!r}",
+                                language,
+                                score.respondent_summary(band, language),
+                            )
 
     def check_fit(self, where: str, language: str, text: str | None) -> None:
         if text is None:

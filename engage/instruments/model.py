@@ -126,6 +126,13 @@ class Score:
     maximum: float = 0
     raw_minimum: int = 0  # of the sum of points
     raw_maximum: int = 0
+    # When set, the respondent is told the band at the end: "This week: {band}".
+    tell_respondent: Translations | None = None
+
+    def respondent_summary(self, band: Band, language: str) -> str | None:
+        if self.tell_respondent is None:
+            return None
+        return self.tell_respondent[language].replace("{band}", band.label[language])
 
     def band_for(self, value: float) -> Band | None:
         return next((band for band in self.bands if band.contains(value)), None)

@@ -39,6 +39,10 @@ def script(instrument: Instrument, language: str, *, proxy: bool = False) -> lis
         messages.append((label, item_message(item, language, proxy=proxy)))
     if instrument.closing:
         messages.append(("closing", instrument.closing[language]))
+    for score in instrument.scores:
+        for band in score.bands if score.tell_respondent else ():
+            summary = score.respondent_summary(band, language)
+            messages.append((f"score '{score.id}' when {band.id}", summary or ""))
     for flag in instrument.red_flags:
         messages.append((f"red flag '{flag.id}' ({flag.severity.value})", flag.message[language]))
     return messages

@@ -99,6 +99,7 @@ class ScoreSchema(StrictSchema):
     prorate = fields.Boolean()
     lookup = fields.Dict(keys=fields.Integer(), values=fields.Float())
     bands = fields.List(fields.Nested(BandSchema))
+    tell_respondent = Translations()
 
 
 class RedFlagSchema(StrictSchema):

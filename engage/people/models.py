@@ -177,6 +177,8 @@ class Contact(Base):
     sms_consent: Mapped[ConsentState] = mapped_column(
         enum_column_type(ConsentState, "consent_state"), default=ConsentState.PENDING
     )
+    # PAUSE 7 by SMS: no new check-ins before this time.
+    paused_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     patient: Mapped[Patient | None] = relationship(back_populates="contacts")

@@ -231,7 +231,7 @@ def test_ibd_questionnaire_has_one_item_per_instrument_item_with_its_type(ibd: I
 
     assert model.id == "ibd-symptoms"
     assert data["url"] == f"{BASE}/Questionnaire/ibd-symptoms"
-    assert data["version"] == "1"
+    assert data["version"] == ibd.version
     assert data["title"] == "Weekly IBD symptoms"
     assert data["status"] == "active"
     assert data["language"] == "en"
@@ -396,7 +396,7 @@ def test_response_carries_exactly_the_answers_given(ibd: Instrument) -> None:
     valid_response(data)
 
     assert data["id"] == "resp-1"
-    assert data["questionnaire"] == f"{BASE}/Questionnaire/ibd-symptoms|1"
+    assert data["questionnaire"] == f"{BASE}/Questionnaire/ibd-symptoms|{ibd.version}"
     assert data["status"] == "completed"
     assert data["subject"] == {"reference": "Patient/p-42"}
     assert data["source"] == {"reference": "RelatedPerson/parent-7"}

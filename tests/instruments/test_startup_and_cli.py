@@ -67,7 +67,7 @@ def cli_environ(tmp_path, **extra):
 def test_instruments_check_passes_on_the_shipped_files(tmp_path):
     result = run_flask("engage", "instruments", "check", environ=cli_environ(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert "ok  ibd-symptoms v1" in result.stdout
+    assert "ok  ibd-symptoms v" in result.stdout
 
 
 def test_instruments_check_fails_with_the_problem_list(tmp_path, tiny):

@@ -1,0 +1,1 @@
+"""Alerts: red flags the care team must acknowledge."""

@@ -1,0 +1,1 @@
+"""The co-design backlog: ideas from patients and parents."""

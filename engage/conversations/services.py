@@ -1,0 +1,599 @@
+"""Opening check-ins and answering inbound texts. Services flush, never commit.
+
+``handle_inbound`` is the whole step a family's text goes through: lock the
+phone, store the message once, read keywords, run the conversation engine,
+store answers, scores and alerts, and return the replies for the TwiML answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from engage.alerts.models import Alert
+from engage.codesign.models import IdeaChannel
+from engage.codesign.services import submit_idea
+from engage.conversations import engine
+from engage.conversations.keywords import Command, Keyword, read_keyword
+from engage.conversations.models import (
+    OPEN_STATUSES,
+    Answer,
+    AnswerStatus,
+    CheckIn,
+    CheckInScore,
+    CheckInStatus,
+    ContactConversation,
+    PendingQuestion,
+    RespondentRole,
+)
+from engage.conversations.parsing import normalise
+from engage.conversations.replies import reply, which_child
+from engage.db import db, utcnow
+from engage.errors import InvalidInput
+from engage.instruments.model import Instrument, RespondentMode
+from engage.instruments.models import InstrumentVersion
+from engage.instruments.scoring import fold
+from engage.instruments.services import instrument_of, record_instrument_version
+from engage.messaging.models import Direction, Message
+from engage.messaging.services import (
+    cancel_queued,
+    find_inbound,
+    queue_outbound,
+    replies_to,
+    store_inbound,
+    store_replies,
+)
+from engage.network.models import Center
+from engage.people.consent import CURRENT_CONSENT_TEXT_VERSION
+from engage.people.models import ConsentMethod, ConsentState, Contact, Patient
+from engage.people.services import record_consent
+from engage.phones import normalise_phone
+
+MAX_PAUSE_DAYS = 90
+CLOSED_REPLY_WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class InboundSms:
+    """The fields of Twilio's inbound-message webhook that engage uses."""
+
+    message_sid: str
+    from_phone: str
+    body: str
+    to_phone: str | None = None
+    num_media: int = 0
+    opt_out_type: str | None = None
+
+
+@dataclass
+class Reply:
+    text: str
+    purpose: str
+    checkin_id: int | None = None
+
+
+def expiry_window() -> timedelta:
+    return timedelta(hours=float(current_app.config.get("CHECKIN_EXPIRY_HOURS", 24)))
+
+
+# -- inbound ------------------------------------------------------------------------------
+def handle_inbound(sms: InboundSms, now: datetime | None = None) -> list[str]:
+    """Answer one inbound text; the same MessageSid again gets the same replies."""
+    now = now or utcnow()
+    phone = phone_or_raw(sms.from_phone)
+    contact = lock_contact(phone)
+    earlier = find_inbound(sms.message_sid)
+    if earlier is not None:
+        return replies_to(earlier)
+
+    inbound = store_inbound(
+        twilio_sid=sms.message_sid,
+        phone=phone,
+        service_phone=sms.to_phone,
+        body=sms.body,
+        contact_id=contact.id if contact else None,
+        num_media=sms.num_media,
+        at=now,
+    )
+    if contact is None:
+        replies = reply_to_stranger(phone, inbound)
+    else:
+        replies = Conversation(contact, inbound, now).respond(sms)
+    store_replies(inbound, [(r.text, r.purpose, r.checkin_id) for r in replies])
+    return [r.text for r in replies]
+
+
+def replay(message_sid: str) -> list[str] | None:
+    """The replies already given to this MessageSid, when it was stored before."""
+    earlier = find_inbound(message_sid)
+    return None if earlier is None else replies_to(earlier)
+
+
+def phone_or_raw(raw: str) -> str:
+    try:
+        return normalise_phone(raw, "From")
+    except InvalidInput:
+        return raw.strip()[:32] or "unknown"
+
+
+def lock_contact(phone: str) -> Contact | None:
+    """The phone's contact, locked so two texts from one phone are handled one at a time."""
+    return db.session.scalar(sa.select(Contact).where(Contact.phone == phone).with_for_update())
+
+
+def reply_to_stranger(phone: str, inbound: Message) -> list[Reply]:
+    """One polite reply to a number we do not know, revealing nothing; then silence."""
+    earlier = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Message)
+        .where(
+            Message.phone == phone,
+            Message.direction == Direction.INBOUND,
+            Message.id != inbound.id,
+        )
+    )
+    if earlier:
+        return []
+    keyword = read_keyword(inbound.body)
+    language = keyword.language if keyword and keyword.language else "en"
+    return [Reply(reply(language, "unknown"), "unknown")]
+
+
+class Conversation:
+    """One inbound text from a known phone, and everything it changes."""
+
+    def __init__(self, contact: Contact, inbound: Message, now: datetime) -> None:
+        self.contact = contact
+        self.inbound = inbound
+        self.now = now
+        owner = contact.patient or contact.caregiver
+        self.language = owner.preferred_language.value if owner else "en"
+
+    def respond(self, sms: InboundSms) -> list[Reply]:
+        opted_out = self.contact.sms_consent is ConsentState.WITHDRAWN
+        keyword = read_keyword(sms.body, opted_out=opted_out, opt_out_type=sms.opt_out_type)
+        if keyword is not None and keyword.language:
+            self.language = keyword.language
+        if keyword is not None and keyword.command is Command.OPT_OUT:
+            return self.opt_out()
+        if keyword is not None and keyword.command is Command.OPT_IN:
+            return self.opt_in()
+        if keyword is not None and keyword.command is Command.HELP:
+            return [self.say("help", **self.center_details())]
+        if opted_out:
+            return []  # after the confirmation of STOP, nothing more is sent
+        if keyword is not None and keyword.command is Command.PAUSE:
+            return self.pause(keyword)
+        if keyword is not None and keyword.command is Command.RESUME:
+            self.contact.paused_until = None
+            return [self.say("resumed")]
+        if keyword is not None and keyword.command is Command.IDEA:
+            return self.idea(keyword.argument)
+
+        state = self.conversation_state()
+        if state.pending is PendingQuestion.IDEA_TEXT:
+            state.pending = PendingQuestion.NONE
+            if keyword is None and normalise(sms.body):
+                return self.idea(sms.body)
+        if state.pending is PendingQuestion.CHOOSE_CHECKIN:
+            return self.choose_checkin(state, sms.body)
+        return self.answer(state, sms.body)
+
+    # -- keywords ---------------------------------------------------------------------
+    def opt_out(self) -> list[Reply]:
+        record_consent(
+            self.contact,
+            ConsentState.WITHDRAWN,
+            method=ConsentMethod.KEYWORD,
+            consent_text_version=CURRENT_CONSENT_TEXT_VERSION,
+            note=f"SMS: {self.inbound.body[:200]}",
+            at=self.now,
+        )
+        self.close_open_checkins(CheckInStatus.CANCELLED)
+        cancel_queued(contact_id=self.contact.id)
+        self.conversation_state().pending = PendingQuestion.NONE
+        return [self.say("opted_out")]
+
+    def opt_in(self) -> list[Reply]:
+        record_consent(
+            self.contact,
+            ConsentState.GRANTED,
+            method=ConsentMethod.KEYWORD,
+            consent_text_version=CURRENT_CONSENT_TEXT_VERSION,
+            note=f"SMS: {self.inbound.body[:200]}",
+            at=self.now,
+        )
+        return [self.say("opted_in")]
+
+    def pause(self, keyword: Keyword) -> list[Reply]:
+        argument = keyword.argument
+        days = int(argument) if argument and argument.isdigit() else None
+        if days is None or not 1 <= days <= MAX_PAUSE_DAYS:
+            return [self.say("pause_usage")]
+        self.contact.paused_until = self.now + timedelta(days=days)
+        self.close_open_checkins(CheckInStatus.CANCELLED)
+        cancel_queued(contact_id=self.contact.id)
+        return [self.say("paused", date=self.local_date(self.contact.paused_until))]
+
+    def idea(self, text: str | None) -> list[Reply]:
+        if not text or not text.strip():
+            self.conversation_state().pending = PendingQuestion.IDEA_TEXT
+            return [self.say("idea_prompt")]
+        idea = submit_idea(
+            text, contact=self.contact, channel=IdeaChannel.SMS, message_id=self.inbound.id
+        )
+        return [self.say("idea_saved", reference=idea.reference)]
+
+    # -- check-ins --------------------------------------------------------------------
+    def answer(self, state: ContactConversation, text: str) -> list[Reply]:
+        candidates = self.answerable_checkins()
+        if not candidates:
+            return [self.say("closed" if self.recently_closed() else "nothing_open")]
+        if len(candidates) == 1:
+            return self.step(candidates[0], text)
+        chosen = next((c for c in candidates if c.id == state.chosen_checkin_id), None)
+        if chosen is not None:
+            return self.step(chosen, text)
+        state.pending = PendingQuestion.CHOOSE_CHECKIN
+        state.held_text = text
+        state.held_message_id = self.inbound.id
+        state.choices = [c.id for c in candidates]
+        names = [c.patient.given_name for c in candidates]
+        return [Reply(which_child(self.language, names), "which_child")]
+
+    def choose_checkin(self, state: ContactConversation, text: str) -> list[Reply]:
+        """Read "1" or "Sam" after "Reply 1 for Sam, 2 for Alex"; then use the held text."""
+        open_ids = {c.id: c for c in self.answerable_checkins()}
+        choices = [open_ids[i] for i in state.choices or [] if i in open_ids]
+        picked = pick_checkin(choices, text)
+        if picked is None:
+            if len(choices) < 2:
+                state.pending = PendingQuestion.NONE
+                return self.answer(state, text)
+            names = [c.patient.given_name for c in choices]
+            return [Reply(which_child(self.language, names), "which_child")]
+        held = state.held_text or ""
+        state.pending = PendingQuestion.NONE
+        state.chosen_checkin_id = picked.id
+        state.held_text = None
+        state.choices = None
+        return self.step(picked, held)
+
+    def step(self, checkin: CheckIn, text: str) -> list[Reply]:
+        instrument = instrument_for(checkin)
+        proxy = checkin.respondent_role is RespondentRole.PROXY
+        before = engine.State.from_json(checkin.state)
+        result = engine.receive(instrument, before, text, checkin.language.value, proxy=proxy)
+        self.inbound.checkin_id = checkin.id
+        store_step(checkin, result, self.contact, self.inbound, self.now)
+        replies = [Reply(m.text, m.purpose, checkin.id) for m in result.messages]
+        if result.completed:
+            replies.extend(self.continue_with_next_checkin(checkin))
+        return replies
+
+    def continue_with_next_checkin(self, finished: CheckIn) -> list[Reply]:
+        """After one child's check-in, start the next one waiting on this phone."""
+        state = self.conversation_state()
+        if state.chosen_checkin_id == finished.id:
+            state.chosen_checkin_id = None
+        for checkin in self.open_checkins():
+            if checkin.id == finished.id or checkin.state.get("opening_sent", True):
+                continue
+            checkin.state = {**checkin.state, "opening_sent": True}
+            checkin.expires_at = self.now + expiry_window()
+            name = checkin.patient.given_name
+            replies = [Reply(reply(checkin.language.value, "now_about", name=name), "about")]
+            replies.extend(Reply(m.text, m.purpose, checkin.id) for m in opening_messages(checkin))
+            return replies
+        return []
+
+    def open_checkins(self) -> list[CheckIn]:
+        """This phone's open check-ins; those past their window are closed on the way."""
+        checkins = list(
+            db.session.scalars(
+                sa.select(CheckIn)
+                .where(CheckIn.contact_id == self.contact.id, CheckIn.status.in_(OPEN_STATUSES))
+                .order_by(CheckIn.id)
+            )
+        )
+        still_open = []
+        for checkin in checkins:
+            if checkin.expires_at is not None and checkin.expires_at <= self.now:
+                close_checkin(checkin, expired_status(checkin), self.now)
+            else:
+                still_open.append(checkin)
+        return still_open
+
+    def answerable_checkins(self) -> list[CheckIn]:
+        return [c for c in self.open_checkins() if c.state.get("opening_sent", True)]
+
+    def recently_closed(self) -> bool:
+        latest = db.session.scalar(
+            sa.select(CheckIn)
+            .where(CheckIn.contact_id == self.contact.id)
+            .order_by(CheckIn.id.desc())
+            .limit(1)
+        )
+        return (
+            latest is not None
+            and latest.status in (CheckInStatus.EXPIRED, CheckInStatus.MISSED)
+            and latest.closed_at is not None
+            and self.now - latest.closed_at <= CLOSED_REPLY_WINDOW
+        )
+
+    def close_open_checkins(self, status: CheckInStatus) -> None:
+        for checkin in db.session.scalars(
+            sa.select(CheckIn).where(
+                CheckIn.contact_id == self.contact.id, CheckIn.status.in_(OPEN_STATUSES)
+            )
+        ):
+            close_checkin(checkin, status, self.now)
+
+    # -- helpers ----------------------------------------------------------------------
+    def conversation_state(self) -> ContactConversation:
+        state = db.session.get(ContactConversation, self.contact.id)
+        if state is None:
+            state = ContactConversation(contact_id=self.contact.id, pending=PendingQuestion.NONE)
+            db.session.add(state)
+        return state
+
+    def center(self) -> Center | None:
+        if self.contact.patient is not None:
+            return self.contact.patient.center
+        caregiver = self.contact.caregiver
+        if caregiver is not None and caregiver.patient_links:
+            return caregiver.patient_links[0].patient.center
+        return None
+
+    def center_details(self) -> dict[str, Any]:
+        center = self.center()
+        details: dict[str, Any] = {"center": center.name if center else "your care team"}
+        if center is not None and center.family_phone:
+            details["phone"] = pretty_phone(center.family_phone)
+        return details
+
+    def say(self, key: str, **values: Any) -> Reply:
+        if key == "help" and "phone" not in values:
+            key = "help_no_phone"
+        return Reply(reply(self.language, key, **values), key)
+
+    def local_date(self, moment: datetime | None) -> str:
+        center = self.center()
+        local = moment.astimezone(center.zone) if (moment and center) else moment
+        return format_date(local.date() if local else self.now.date(), self.language)
+
+
+def pick_checkin(choices: list[CheckIn], text: str) -> CheckIn | None:
+    """A choice by its number or by the child's first name."""
+    reply_text = normalise(text)
+    if reply_text.isdigit() and 1 <= int(reply_text) <= len(choices):
+        return choices[int(reply_text) - 1]
+    named = [c for c in choices if fold(c.patient.given_name) == fold(reply_text)]
+    return named[0] if len(named) == 1 else None
+
+
+def pretty_phone(phone: str) -> str:
+    if phone.startswith("+1") and len(phone) == 12:
+        return f"{phone[2:5]}-{phone[5:8]}-{phone[8:]}"
+    return phone
+
+
+MONTHS = {
+    "en": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(),
+    "es": "ene feb mar abr may jun jul ago sep oct nov dic".split(),
+}
+
+
+def format_date(day: date, language: str) -> str:
+    month = MONTHS.get(language, MONTHS["en"])[day.month - 1]
+    return f"{month} {day.day}" if language == "en" else f"{day.day} {month}"
+
+
+# -- storing a step -----------------------------------------------------------------------
+_instruments_by_version: dict[int, Instrument] = {}
+
+
+def instrument_for(checkin: CheckIn) -> Instrument:
+    """The exact instrument version the check-in was opened with."""
+    instrument = _instruments_by_version.get(checkin.instrument_version_id)
+    if instrument is None:
+        instrument = instrument_of(checkin.instrument_version)
+        _instruments_by_version[checkin.instrument_version_id] = instrument
+    return instrument
+
+
+def store_step(
+    checkin: CheckIn, step: engine.Step, contact: Contact, inbound: Message, now: datetime
+) -> None:
+    checkin.state = {**checkin.state, **step.state.to_json()}
+    for recorded in step.recorded:
+        answer = db.session.scalar(
+            sa.select(Answer).where(
+                Answer.checkin_id == checkin.id, Answer.item_id == recorded.item_id
+            )
+        )
+        if recorded.status is None:
+            if answer is not None:
+                db.session.delete(answer)
+            continue
+        if answer is None:
+            answer = Answer(checkin_id=checkin.id, item_id=recorded.item_id)
+            db.session.add(answer)
+        answer.status = AnswerStatus(recorded.status)
+        answer.value = recorded.value
+        answer.raw_text = inbound.body
+        answer.message_id = inbound.id
+        answer.contact_id = contact.id
+        answer.respondent_role = checkin.respondent_role
+        answer.answered_at = now
+    if checkin.status is CheckInStatus.SENT and step.recorded:
+        checkin.status = CheckInStatus.IN_PROGRESS
+    safety = {m.text for m in step.messages if m.purpose == "safety"}
+    language = checkin.language.value
+    for flag in step.raised:
+        message = flag.message[language]
+        db.session.add(
+            Alert(
+                patient_id=checkin.patient_id,
+                checkin_id=checkin.id,
+                red_flag_id=flag.id,
+                severity=flag.severity,
+                safety_message=message if message in safety else "",
+                created_at=now,
+            )
+        )
+    if step.outcome is not None:
+        for result in step.outcome.scores.values():
+            db.session.add(
+                CheckInScore(
+                    checkin_id=checkin.id,
+                    score_id=result.score.id,
+                    raw=result.raw,
+                    value=result.value,
+                    band_id=result.band.id if result.band else None,
+                    answered=result.answered,
+                )
+            )
+        close_checkin(checkin, CheckInStatus.COMPLETED, now)
+
+
+def close_checkin(checkin: CheckIn, status: CheckInStatus, now: datetime) -> None:
+    checkin.status = status
+    checkin.closed_at = now
+    if status is not CheckInStatus.COMPLETED:
+        cancel_queued(contact_id=checkin.contact_id, checkin_ids=[checkin.id])
+
+
+def expired_status(checkin: CheckIn) -> CheckInStatus:
+    """Expired when partly answered, missed when nothing came back."""
+    answered = bool(checkin.state.get("answers")) or bool(checkin.state.get("passed"))
+    return CheckInStatus.EXPIRED if answered else CheckInStatus.MISSED
+
+
+# -- opening ------------------------------------------------------------------------------
+def choose_respondent(
+    patient: Patient, instrument: Instrument, today: date
+) -> tuple[Contact, RespondentRole]:
+    """The patient's own phone or a caregiver's, as the instrument and the patient's age say."""
+    respondent = instrument.respondent
+    age = patient.age_on(today)
+    own = next((c for c in patient.contacts if c.sms_consent is not ConsentState.WITHDRAWN), None)
+    proxies = [
+        contact
+        for link in patient.caregiver_links
+        if link.may_answer_as_proxy
+        for contact in link.caregiver.contacts
+        if contact.sms_consent is not ConsentState.WITHDRAWN
+    ]
+    prefer_self = respondent.mode is RespondentMode.SELF or (
+        respondent.mode is RespondentMode.EITHER
+        and (respondent.self_from_age is None or age >= respondent.self_from_age)
+    )
+    if prefer_self and own is not None:
+        return own, RespondentRole.SELF
+    if respondent.mode is not RespondentMode.SELF and proxies:
+        return proxies[0], RespondentRole.PROXY
+    if respondent.mode is RespondentMode.EITHER and own is not None:
+        return own, RespondentRole.SELF
+    raise InvalidInput(
+        "patient",
+        patient.mrn,
+        f"has no phone that can answer {instrument.id} "
+        f"({respondent.mode.value}; patient phone: {'yes' if own else 'no'}, "
+        f"caregiver phones that may answer: {len(proxies)})",
+    )
+
+
+def open_checkin(
+    patient: Patient,
+    instrument: Instrument,
+    *,
+    now: datetime | None = None,
+    due_at: datetime | None = None,
+) -> CheckIn:
+    """Open a check-in now and put its opening messages in the outbox."""
+    now = now or utcnow()
+    already = db.session.scalar(
+        sa.select(CheckIn.id)
+        .join(InstrumentVersion)
+        .where(
+            CheckIn.patient_id == patient.id,
+            CheckIn.status.in_(OPEN_STATUSES),
+            InstrumentVersion.instrument_id == instrument.id,
+        )
+    )
+    if already is not None:
+        raise InvalidInput(
+            "instrument", instrument.id, f"already has an open check-in for {patient.mrn}"
+        )
+    contact, role = choose_respondent(patient, instrument, now.astimezone(patient.zone).date())
+    if contact.paused_until is not None and contact.paused_until > now:
+        raise InvalidInput(
+            "phone", contact.phone, f"has paused check-ins until {contact.paused_until:%Y-%m-%d}"
+        )
+    owner = contact.patient or contact.caregiver
+    language = owner.preferred_language if owner else patient.preferred_language
+    version = record_instrument_version(instrument)
+    opening = engine.begin(instrument, language.value, proxy=role is RespondentRole.PROXY)
+
+    waiting = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(CheckIn)
+        .where(CheckIn.contact_id == contact.id, CheckIn.status.in_(OPEN_STATUSES))
+    )
+    checkin = CheckIn(
+        patient=patient,
+        instrument_version_id=version.id,
+        contact=contact,
+        respondent_role=role,
+        language=language,
+        status=CheckInStatus.SENT,
+        due_at=due_at or now,
+        opened_at=now,
+        expires_at=now + expiry_window(),
+        state={**opening.state.to_json(), "opening_sent": not waiting},
+    )
+    db.session.add(checkin)
+    db.session.flush()
+    if not waiting:
+        for message in opening_messages(checkin, opening):
+            queue_outbound(
+                phone=contact.phone,
+                body=message.text,
+                contact_id=contact.id,
+                checkin_id=checkin.id,
+                purpose=message.purpose,
+            )
+    return checkin
+
+
+def opening_messages(checkin: CheckIn, opening: engine.Step | None = None) -> list[engine.Outgoing]:
+    """Intro and first question; naming the child when the phone answers for several."""
+    instrument = instrument_for(checkin)
+    if opening is None:
+        opening = engine.begin(
+            instrument,
+            checkin.language.value,
+            proxy=checkin.respondent_role is RespondentRole.PROXY,
+        )
+    messages = list(opening.messages)
+    caregiver = checkin.contact.caregiver
+    if caregiver is not None and len(caregiver.patient_links) > 1:
+        about = reply(checkin.language.value, "about", name=checkin.patient.given_name)
+        messages.insert(0, engine.Outgoing(about, "about"))
+    return messages
+
+
+def expire_stale_checkins(now: datetime | None = None) -> int:
+    """Close every open check-in past its window (the scheduler runs this)."""
+    now = now or utcnow()
+    stale = db.session.scalars(
+        sa.select(CheckIn).where(CheckIn.status.in_(OPEN_STATUSES), CheckIn.expires_at <= now)
+    ).all()
+    for checkin in stale:
+        close_checkin(checkin, expired_status(checkin), now)
+    return len(stale)

@@ -1,0 +1,1 @@
+"""SMS in and out: every message stored, Twilio kept behind one adapter."""

@@ -1,0 +1,62 @@
+"""Everything engage asks of the twilio library for webhooks: signatures and TwiML."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Iterable
+
+from flask import Flask, Request
+from twilio.request_validator import (
+    SIGNATURE_HEADER,
+    SIGNATURE_SETTINGS_HEADER,
+    RequestValidator,
+    get_signature_algorithm,
+)
+from twilio.twiml.messaging_response import MessagingResponse
+
+log = logging.getLogger("engage.messaging")
+
+_warned_unsigned: set[int] = set()
+
+
+def signed_url(app: Flask, request: Request) -> str:
+    """The URL Twilio signed: the public address, not what a TLS-terminating proxy forwards."""
+    base = app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        return request.url
+    query = request.query_string.decode("latin-1")
+    return base + request.path + (f"?{query}" if query else "")
+
+
+def is_trusted(app: Flask, request: Request) -> bool:
+    """A valid Twilio signature; without an auth token (development) only loopback is trusted."""
+    token = app.config.get("TWILIO_AUTH_TOKEN")
+    if not token:
+        if id(app) not in _warned_unsigned:
+            _warned_unsigned.add(id(app))
+            log.warning(
+                "TWILIO_AUTH_TOKEN is not set: webhook signatures are not checked and "
+                "only requests from this machine (loopback) are accepted"
+            )
+        return is_loopback(request.remote_addr)
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if not signature:
+        return False
+    algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
+    validator = RequestValidator(token)
+    return bool(validator.validate(signed_url(app, request), request.form, signature, algorithm))
+
+
+def is_loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def twiml(replies: Iterable[str]) -> str:
+    response = MessagingResponse()
+    for text in replies:
+        response.message(text)
+    return str(response)

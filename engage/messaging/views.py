@@ -1,0 +1,51 @@
+"""``POST /twilio/sms``: Twilio's inbound-message webhook."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, current_app, request
+from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from engage.conversations.services import InboundSms, handle_inbound, replay
+from engage.db import db, unit_of_work
+from engage.errors import describe_problems
+from engage.messaging.schemas import InboundSmsSchema
+from engage.messaging.twilio_adapter import is_trusted, twiml
+
+bp = Blueprint("messaging", __name__, url_prefix="/twilio")
+log = logging.getLogger("engage.messaging")
+
+TWIML = "application/xml"
+
+
+@bp.post("/sms")
+def inbound_sms() -> Response:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not is_trusted(app, request):
+        log.warning("refused an unsigned or wrongly signed request to %s", request.path)
+        return Response(
+            "Forbidden: missing or invalid X-Twilio-Signature\n", 403, mimetype="text/plain"
+        )
+    try:
+        fields = InboundSmsSchema().load(request.form)
+    except ValidationError as error:
+        problems = "; ".join(describe_problems(error.messages))
+        return Response(f"Bad Request: {problems}\n", 400, mimetype="text/plain")
+    sms = InboundSms(
+        message_sid=fields["MessageSid"],
+        from_phone=fields["From"],
+        to_phone=fields["To"],
+        body=fields["Body"],
+        num_media=fields["NumMedia"],
+        opt_out_type=fields["OptOutType"],
+    )
+    try:
+        with unit_of_work():
+            replies = handle_inbound(sms)
+    except IntegrityError:
+        # The same MessageSid raced in from an unknown phone: the first one won.
+        db.session.rollback()
+        replies = replay(sms.message_sid) or []
+    return Response(twiml(replies), 200, mimetype=TWIML)
