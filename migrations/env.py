@@ -9,8 +9,8 @@ from flask import current_app
 from engage.db import alembic_options
 
 config = context.config
-if config.config_file_name is not None:
-    # Keep the service's own loggers working while migrations run.
+if config.config_file_name is not None and not logging.getLogger().handlers:
+    # Only when nothing set up logging yet: never replace the host process's handlers.
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 

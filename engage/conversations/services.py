@@ -113,6 +113,20 @@ def replay(message_sid: str) -> list[str] | None:
     return None if earlier is None else replies_to(earlier)
 
 
+def store_unhandled(sms: InboundSms) -> None:
+    """Keep the text of a message whose handling failed: nothing is lost."""
+    phone = phone_or_raw(sms.from_phone)
+    contact_id = db.session.scalar(sa.select(Contact.id).where(Contact.phone == phone))
+    store_inbound(
+        twilio_sid=sms.message_sid,
+        phone=phone,
+        service_phone=sms.to_phone,
+        body=sms.body,
+        contact_id=contact_id,
+        num_media=sms.num_media,
+    )
+
+
 def phone_or_raw(raw: str) -> str:
     try:
         return normalise_phone(raw, "From")
@@ -156,8 +170,9 @@ class Conversation:
     def respond(self, sms: InboundSms) -> list[Reply]:
         opted_out = self.contact.sms_consent is ConsentState.WITHDRAWN
         keyword = read_keyword(sms.body, opted_out=opted_out, opt_out_type=sms.opt_out_type)
-        if keyword is not None and keyword.language:
-            self.language = keyword.language
+        if keyword is not None and keyword.language == "es":
+            # STOP and HELP are universal; a Spanish keyword says which language to answer in.
+            self.language = "es"
         if keyword is not None and keyword.command is Command.OPT_OUT:
             return self.opt_out()
         if keyword is not None and keyword.command is Command.OPT_IN:
@@ -394,15 +409,20 @@ def format_date(day: date, language: str) -> str:
 
 
 # -- storing a step -----------------------------------------------------------------------
-_instruments_by_version: dict[int, Instrument] = {}
+_instruments_by_hash: dict[str, Instrument] = {}
 
 
 def instrument_for(checkin: CheckIn) -> Instrument:
-    """The exact instrument version the check-in was opened with."""
-    instrument = _instruments_by_version.get(checkin.instrument_version_id)
+    """The exact instrument version the check-in was opened with (parsed once per process)."""
+    content_hash = db.session.scalar(
+        sa.select(InstrumentVersion.content_hash).where(
+            InstrumentVersion.id == checkin.instrument_version_id
+        )
+    )
+    instrument = _instruments_by_hash.get(content_hash or "")
     if instrument is None:
         instrument = instrument_of(checkin.instrument_version)
-        _instruments_by_version[checkin.instrument_version_id] = instrument
+        _instruments_by_hash[instrument.content_hash] = instrument
     return instrument
 
 

@@ -17,8 +17,6 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 log = logging.getLogger("engage.messaging")
 
-_warned_unsigned: set[int] = set()
-
 
 def signed_url(app: Flask, request: Request) -> str:
     """The URL Twilio signed: the public address, not what a TLS-terminating proxy forwards."""
@@ -33,8 +31,8 @@ def is_trusted(app: Flask, request: Request) -> bool:
     """A valid Twilio signature; without an auth token (development) only loopback is trusted."""
     token = app.config.get("TWILIO_AUTH_TOKEN")
     if not token:
-        if id(app) not in _warned_unsigned:
-            _warned_unsigned.add(id(app))
+        if not app.extensions.get("engage.unsigned_webhook_warned"):
+            app.extensions["engage.unsigned_webhook_warned"] = True
             log.warning(
                 "TWILIO_AUTH_TOKEN is not set: webhook signatures are not checked and "
                 "only requests from this machine (loopback) are accepted"

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from engage.conversations.services import InboundSms, handle_inbound, replay
+from engage.conversations.services import InboundSms, handle_inbound, replay, store_unhandled
 from engage.db import db, unit_of_work
 from engage.errors import describe_problems
 from engage.messaging.schemas import InboundSmsSchema
@@ -18,6 +18,7 @@ bp = Blueprint("messaging", __name__, url_prefix="/twilio")
 log = logging.getLogger("engage.messaging")
 
 TWIML = "application/xml"
+SORRY = "Sorry, something went wrong on our side. Your message was kept; please try again later."
 
 
 @bp.post("/sms")
@@ -35,9 +36,9 @@ def inbound_sms() -> Response:
         return Response(f"Bad Request: {problems}\n", 400, mimetype="text/plain")
     sms = InboundSms(
         message_sid=fields["MessageSid"],
-        from_phone=fields["From"],
+        from_phone=without_nul(fields["From"]),
         to_phone=fields["To"],
-        body=fields["Body"],
+        body=without_nul(fields["Body"]),
         num_media=fields["NumMedia"],
         opt_out_type=fields["OptOutType"],
     )
@@ -48,4 +49,21 @@ def inbound_sms() -> Response:
         # The same MessageSid raced in from an unknown phone: the first one won.
         db.session.rollback()
         replies = replay(sms.message_sid) or []
+    except Exception:
+        log.exception("could not handle inbound message %s", sms.message_sid)
+        db.session.rollback()
+        replies = keep_unhandled(sms)
     return Response(twiml(replies), 200, mimetype=TWIML)
+
+
+def keep_unhandled(sms: InboundSms) -> list[str]:
+    """Store a message whose handling failed, so it is not lost, and say sorry once."""
+    with unit_of_work():
+        if replay(sms.message_sid) is None:
+            store_unhandled(sms)
+    return [SORRY]
+
+
+def without_nul(text: str) -> str:
+    """PostgreSQL text cannot hold NUL; keep a visible mark where one was."""
+    return text.replace("\x00", "\ufffd")
