@@ -10,7 +10,7 @@ from engage.conversations.models import CheckIn, CheckInStatus
 from engage.db import utcnow
 from engage.errors import InvalidInput
 from engage.messaging.models import Message, MessageStatus
-from engage.people.models import ConsentChange, ConsentState, Contact
+from engage.people.models import ConsentState, Contact
 from tests.conversations.conftest import CARMEN, LAURA, NOAH, STRANGER
 from tests.twilio_helpers import replies
 
