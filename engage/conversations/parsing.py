@@ -393,7 +393,30 @@ _NUMBER_FILLER = frozenset({
     "the", "la", "el", "my", "mi", "would", "be", "seria", "st", "nd", "rd", "th", "o", "ok",
     "okay", "um", "umm", "hmm", "just", "like", "about", "yo", "digo", "pienso", "opt", "sera",
 })  # fmt: skip
-_LETTER_PREFIX = frozenset({"option", "opcion", "letter", "letra", "choice", "la", "el"})
+_LETTER_PREFIX = frozenset(
+    {"option", "opcion", "letter", "letra", "choice", "la", "el", "un", "una"}
+)
+# A bare "no" to "Any blood?" means the first option when it, and only it, says there
+# was none ("No blood", "Nada de sangre"); never a later one such as "Not great".
+_NEGATIVE_REPLIES = frozenset({
+    ("no",), ("nope",), ("nah",), ("none",), ("nothing",), ("nada",), ("ninguno",),
+    ("ninguna",), ("not", "at", "all"), ("para", "nada"), ("no", "nada"), ("nunca",), ("never",),
+})  # fmt: skip
+_NEGATIVE_LABEL_STARTS = frozenset(
+    {
+        "no",
+        "none",
+        "not",
+        "nothing",
+        "never",
+        "nada",
+        "sin",
+        "ningun",
+        "ninguno",
+        "ninguna",
+        "nunca",
+    }
+)
 # Too small to pick an option by a start of its label on their own: "no" must not
 # choose "No pudo ver a sus amigos" (the worst answer) for someone meaning "not at all".
 _FUNCTION_WORDS = frozenset({
@@ -469,6 +492,11 @@ def _read_choice(item: Item, text: str, language: str) -> Parsed:
         # "2 some pain" agrees with itself; "1 pain too bad" or "3 days" do not.
         said = _match_label(item, others, language)
         return Parsed(chosen) if said == Parsed(chosen) else Parsed(problem=AMBIGUOUS)
+
+    if tuple(words) in _NEGATIVE_REPLIES:
+        negative = {i for i, _, label in _label_words(item) if label[0] in _NEGATIVE_LABEL_STARTS}
+        if negative == {0}:
+            return Parsed(item.options[0].code)
 
     letter = words[-1]
     if (

@@ -190,7 +190,12 @@ REPLIES = [
     (SYMPTOMS, "pain", "en", "2 or 3", AMBIGUOUS),
     (SYMPTOMS, "pain", "en", "1 pain too bad", AMBIGUOUS),
     (SYMPTOMS, "pain", "en", "d", UNPARSEABLE),
-    (SYMPTOMS, "pain", "en", "no", UNPARSEABLE),
+    (SYMPTOMS, "pain", "en", "no", Parsed("none")),  # the one option that says "No pain"
+    (SYMPTOMS, "bleeding", "es", "no", Parsed("none")),  # "Nada de sangre"
+    (SYMPTOMS, "bleeding", "en", "nope", Parsed("none")),
+    (SYMPTOMS, "activity", "es", "para nada", Parsed("none")),
+    (SYMPTOMS, "bleeding", "es", "una b", Parsed("little_some")),
+    (WELLBEING, "overall", "en", "no", UNPARSEABLE),  # no option says "no ..."
     (SYMPTOMS, "pain", "en", "meh", UNPARSEABLE),
     (SYMPTOMS, "bleeding", "en", "a little", AMBIGUOUS),
     (SYMPTOMS, "bleeding", "en", "A little, in most", Parsed("little_most")),
