@@ -40,7 +40,8 @@ sys.path.insert(0, str(ROOT))
 
 PUBLIC_BASE_URL = "https://bench.engage.test"
 AUTH_TOKEN = "bench-auth-token"
-ITEMS = 200  # answers per contact available to one round
+ITEMS = 40  # questions per check-in: each contact answers at most this many per round
+MAX_RATE_SHARE = 26  # answers per contact in the max-rate run; the half-rate run gets the rest
 WORKERS = "2"
 WRK_THREADS = "2"
 
@@ -275,9 +276,9 @@ class Bench:
             for number in range(1, self.args.rounds + 1):
                 self.open_checkins()
                 requests = self.work / f"round{number}.txt"
-                self.write_requests(requests, self.args.contacts * ITEMS)
+                self.write_requests(requests, self.args.contacts * MAX_RATE_SHARE)
                 half_requests = self.work / f"round{number}-half.txt"
-                self.write_requests(half_requests, self.args.contacts * ITEMS // 2)
+                self.write_requests(half_requests, self.args.contacts * (ITEMS - MAX_RATE_SHARE - 1))
                 bare = self.wrk(bare_port, requests, connections=self.args.connections)
                 before = self.count_steps()
                 ours = self.wrk(ours_port, requests, connections=self.args.connections)

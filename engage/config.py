@@ -126,7 +126,10 @@ def engine_options(url: str) -> dict[str, Any]:
         # Wait for a writer instead of failing at once: the in-process scheduler
         # and the web server share one file.
         return {"connect_args": {"timeout": 15}}
-    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": 5}}
+    # No pre-ping: it costs a round trip per request. After a database restart SQLAlchemy
+    # invalidates the whole pool on the first failed statement, and the webhook keeps
+    # that message; recycling bounds the age of idle connections.
+    return {"pool_recycle": 1800, "connect_args": {"connect_timeout": 5}}
 
 
 def redact_url(url: str) -> str:

@@ -102,6 +102,13 @@ def unit_of_work() -> Iterator[sa.orm.Session]:
         raise
 
 
+def table_of(model: type[Base]) -> sa.Table:
+    """A model's table, for Core statements on paths where ORM overhead matters."""
+    table = model.__table__
+    assert isinstance(table, sa.Table)
+    return table
+
+
 def import_models() -> None:
     """Import every model module, so the metadata describes the whole schema."""
     import engage.alerts.models  # noqa: F401

@@ -54,7 +54,7 @@ def test_database_defaults_to_sqlite_in_the_instance_folder():
 def test_postgres_urls_use_psycopg_3(given):
     config = settings({"SECRET_KEY": "x", "DATABASE_URL": given})
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.internal/engage"
-    assert config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"] == {"connect_timeout": 5}
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from engage.alerts.models import Alert
+from engage.alerts.models import Alert, AlertStatus
 from engage.codesign.models import IdeaChannel
 from engage.codesign.services import submit_idea
 from engage.conversations import engine
@@ -32,7 +34,7 @@ from engage.conversations.models import (
 )
 from engage.conversations.parsing import normalise
 from engage.conversations.replies import reply, which_child
-from engage.db import db, utcnow
+from engage.db import db, table_of, utcnow
 from engage.errors import InvalidInput
 from engage.instruments.model import Instrument, RespondentMode
 from engage.instruments.models import InstrumentVersion
@@ -40,16 +42,17 @@ from engage.instruments.scoring import fold
 from engage.instruments.services import instrument_of, record_instrument_version
 from engage.messaging.models import Direction, Message
 from engage.messaging.services import (
+    StoredInbound,
     cancel_queued,
-    find_inbound,
+    find_inbound_id,
     queue_outbound,
-    replies_to,
+    replies_to_id,
     store_inbound,
     store_replies,
 )
 from engage.network.models import Center
 from engage.people.consent import CURRENT_CONSENT_TEXT_VERSION
-from engage.people.models import ConsentMethod, ConsentState, Contact, Patient
+from engage.people.models import Caregiver, ConsentMethod, ConsentState, Contact, Patient
 from engage.people.services import record_consent
 from engage.phones import normalise_phone
 
@@ -85,46 +88,200 @@ def handle_inbound(sms: InboundSms, now: datetime | None = None) -> list[str]:
     """Answer one inbound text; the same MessageSid again gets the same replies."""
     now = now or utcnow()
     phone = phone_or_raw(sms.from_phone)
-    contact = lock_contact(phone)
-    earlier = find_inbound(sms.message_sid)
-    if earlier is not None:
-        return replies_to(earlier)
-
-    inbound = store_inbound(
-        twilio_sid=sms.message_sid,
-        phone=phone,
-        service_phone=sms.to_phone,
-        body=sms.body,
-        contact_id=contact.id if contact else None,
-        num_media=sms.num_media,
-        at=now,
-    )
-    if contact is None:
+    locked = lock_phone(phone, sms.message_sid)
+    if locked is None:
+        earlier_id = find_inbound_id(sms.message_sid)
+        if earlier_id is not None:
+            return replies_to_id(earlier_id)
+        inbound = store_inbound_message(sms, phone, None, None, now)
         replies = reply_to_stranger(phone, inbound)
+    elif locked.earlier_id is not None:
+        return replies_to_id(locked.earlier_id)
     else:
+        fast = answer_directly(locked, sms, phone, now)
+        if fast is not None:
+            return fast
+        contact = db.session.get(Contact, locked.contact_id)
+        assert contact is not None
+        inbound = store_inbound_message(sms, phone, contact.id, None, now)
         replies = Conversation(contact, inbound, now).respond(sms)
-    store_replies(inbound, [(r.text, r.purpose, r.checkin_id) for r in replies])
+    store_replies(inbound.id, phone, sms.to_phone, inbound.contact_id, replies, now)
+    return [r.text for r in replies]
+
+
+@dataclass(frozen=True)
+class LockedPhone:
+    """What one locking query tells about a known phone."""
+
+    contact_id: int
+    consent: ConsentState
+    language: str
+    pending: PendingQuestion
+    chosen_checkin_id: int | None
+    earlier_id: int | None  # the message already stored under this MessageSid
+
+
+CONTACTS, PATIENTS, CAREGIVERS = table_of(Contact), table_of(Patient), table_of(Caregiver)
+CONVERSATIONS, CHECKINS = table_of(ContactConversation), table_of(CheckIn)
+VERSIONS, ANSWERS = table_of(InstrumentVersion), table_of(Answer)
+ALERTS, SCORES, MESSAGE_ROWS = table_of(Alert), table_of(CheckInScore), table_of(Message)
+
+CHECKIN_COLUMNS = (
+    CHECKINS.c.id,
+    CHECKINS.c.patient_id,
+    CHECKINS.c.contact_id,
+    CHECKINS.c.status,
+    CHECKINS.c.state,
+    CHECKINS.c.expires_at,
+    CHECKINS.c.language,
+    CHECKINS.c.respondent_role,
+    VERSIONS.c.content_hash,
+    CHECKINS.c.instrument_version_id,
+)
+
+
+def lock_phone(phone: str, message_sid: str) -> LockedPhone | None:
+    """Lock the phone's contact row, so two texts from one phone wait for each other.
+
+    The same statement says whether this MessageSid was stored before. Check-ins
+    are read by a later statement: under READ COMMITTED only the locked row is
+    re-read after waiting for the lock, so rows joined here could be stale.
+    """
+    earlier = (
+        sa.select(MESSAGE_ROWS.c.id).where(MESSAGE_ROWS.c.twilio_sid == message_sid)
+    ).scalar_subquery()
+    statement = (
+        sa.select(
+            CONTACTS.c.id,
+            CONTACTS.c.sms_consent,
+            sa.func.coalesce(PATIENTS.c.preferred_language, CAREGIVERS.c.preferred_language),
+            CONVERSATIONS.c.pending,
+            CONVERSATIONS.c.chosen_checkin_id,
+            earlier,
+        )
+        .select_from(CONTACTS)
+        .outerjoin(PATIENTS, PATIENTS.c.id == CONTACTS.c.patient_id)
+        .outerjoin(CAREGIVERS, CAREGIVERS.c.id == CONTACTS.c.caregiver_id)
+        .outerjoin(CONVERSATIONS, CONVERSATIONS.c.contact_id == CONTACTS.c.id)
+        .where(CONTACTS.c.phone == phone)
+        .with_for_update(of=CONTACTS)
+    )
+    row = db.session.connection().execute(statement).first()
+    if row is None:
+        return None
+    contact_id, consent, language, pending, chosen, earlier_id = row
+    return LockedPhone(
+        contact_id=contact_id,
+        consent=consent,
+        language=(language.value if language is not None else "en"),
+        pending=pending or PendingQuestion.NONE,
+        chosen_checkin_id=chosen,
+        earlier_id=earlier_id,
+    )
+
+
+def open_checkin_of(row: Any) -> OpenCheckIn:
+    return OpenCheckIn(
+        row[0], row[1], row[2], row[3], dict(row[4] or {}), row[5], row[6].value, row[7], row[8],
+        row[9],
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OpenCheckIn:
+    """The columns of an open check-in that a reply needs."""
+
+    id: int
+    patient_id: int
+    contact_id: int
+    status: CheckInStatus
+    state: dict[str, Any]
+    expires_at: datetime | None
+    language: str
+    role: RespondentRole
+    content_hash: str
+    instrument_version_id: int
+
+    @property
+    def opening_sent(self) -> bool:
+        return bool(self.state.get("opening_sent", True))
+
+
+def open_checkin_rows(contact_id: int) -> list[OpenCheckIn]:
+    rows = db.session.connection().execute(
+        sa.select(*CHECKIN_COLUMNS)
+        .join(VERSIONS, VERSIONS.c.id == CHECKINS.c.instrument_version_id)
+        .where(CHECKINS.c.contact_id == contact_id, CHECKINS.c.status.in_(OPEN_STATUSES))
+        .order_by(CHECKINS.c.id)
+    )
+    return [open_checkin_of(row) for row in rows]
+
+
+def answer_directly(
+    locked: LockedPhone, sms: InboundSms, phone: str, now: datetime
+) -> list[str] | None:
+    """The common case, in few statements: a plain answer to the one open check-in.
+
+    Returns None when the text needs the whole conversation (a keyword, a pending
+    question, an expired or ambiguous check-in, the end of a check-in with another
+    waiting); nothing has been written then.
+    """
+    if locked.consent is ConsentState.WITHDRAWN or locked.pending is not PendingQuestion.NONE:
+        return None
+    if read_keyword(sms.body, opt_out_type=sms.opt_out_type) is not None:
+        return None
+    rows = open_checkin_rows(locked.contact_id)
+    if any(r.expires_at is not None and r.expires_at <= now for r in rows):
+        return None
+    answerable = [r for r in rows if r.opening_sent]
+    target = next((r for r in answerable if r.id == locked.chosen_checkin_id), None)
+    if target is None and len(answerable) == 1:
+        target = answerable[0]
+    if target is None:
+        return None
+    instrument = instrument_by_hash(target.content_hash, target.instrument_version_id)
+    step = engine.receive(
+        instrument,
+        engine.State.from_json(target.state),
+        sms.body,
+        target.language,
+        proxy=target.role is RespondentRole.PROXY,
+    )
+    if step.completed and len(rows) > 1:
+        return None  # another check-in waits on this phone: let the conversation start it
+    inbound = store_inbound_message(sms, phone, locked.contact_id, target.id, now)
+    write_step(target, step, locked.contact_id, inbound.id, sms.body, now)
+    replies = [Reply(m.text, m.purpose, target.id) for m in step.messages]
+    store_replies(inbound.id, phone, sms.to_phone, locked.contact_id, replies, now)
     return [r.text for r in replies]
 
 
 def replay(message_sid: str) -> list[str] | None:
     """The replies already given to this MessageSid, when it was stored before."""
-    earlier = find_inbound(message_sid)
-    return None if earlier is None else replies_to(earlier)
+    earlier_id = find_inbound_id(message_sid)
+    return None if earlier_id is None else replies_to_id(earlier_id)
+
+
+def store_inbound_message(
+    sms: InboundSms, phone: str, contact_id: int | None, checkin_id: int | None, now: datetime
+) -> StoredInbound:
+    return store_inbound(
+        twilio_sid=sms.message_sid,
+        phone=phone,
+        service_phone=sms.to_phone,
+        body=sms.body,
+        contact_id=contact_id,
+        checkin_id=checkin_id,
+        num_media=sms.num_media,
+        at=now,
+    )
 
 
 def store_unhandled(sms: InboundSms) -> None:
     """Keep the text of a message whose handling failed: nothing is lost."""
     phone = phone_or_raw(sms.from_phone)
     contact_id = db.session.scalar(sa.select(Contact.id).where(Contact.phone == phone))
-    store_inbound(
-        twilio_sid=sms.message_sid,
-        phone=phone,
-        service_phone=sms.to_phone,
-        body=sms.body,
-        contact_id=contact_id,
-        num_media=sms.num_media,
-    )
+    store_inbound_message(sms, phone, contact_id, None, utcnow())
 
 
 def phone_or_raw(raw: str) -> str:
@@ -134,12 +291,7 @@ def phone_or_raw(raw: str) -> str:
         return raw.strip()[:32] or "unknown"
 
 
-def lock_contact(phone: str) -> Contact | None:
-    """The phone's contact, locked so two texts from one phone are handled one at a time."""
-    return db.session.scalar(sa.select(Contact).where(Contact.phone == phone).with_for_update())
-
-
-def reply_to_stranger(phone: str, inbound: Message) -> list[Reply]:
+def reply_to_stranger(phone: str, inbound: StoredInbound) -> list[Reply]:
     """One polite reply to a number we do not know, revealing nothing; then silence."""
     earlier = db.session.scalar(
         sa.select(sa.func.count())
@@ -160,7 +312,7 @@ def reply_to_stranger(phone: str, inbound: Message) -> list[Reply]:
 class Conversation:
     """One inbound text from a known phone, and everything it changes."""
 
-    def __init__(self, contact: Contact, inbound: Message, now: datetime) -> None:
+    def __init__(self, contact: Contact, inbound: StoredInbound, now: datetime) -> None:
         self.contact = contact
         self.inbound = inbound
         self.now = now
@@ -279,12 +431,18 @@ class Conversation:
         return self.step(picked, held)
 
     def step(self, checkin: CheckIn, text: str) -> list[Reply]:
-        instrument = instrument_for(checkin)
-        proxy = checkin.respondent_role is RespondentRole.PROXY
-        before = engine.State.from_json(checkin.state)
-        result = engine.receive(instrument, before, text, checkin.language.value, proxy=proxy)
-        self.inbound.checkin_id = checkin.id
-        store_step(checkin, result, self.contact, self.inbound, self.now)
+        row = next(r for r in open_checkin_rows(self.contact.id) if r.id == checkin.id)
+        instrument = instrument_by_hash(row.content_hash, row.instrument_version_id)
+        proxy = row.role is RespondentRole.PROXY
+        before = engine.State.from_json(row.state)
+        result = engine.receive(instrument, before, text, row.language, proxy=proxy)
+        db.session.connection().execute(
+            sa.update(MESSAGE_ROWS)
+            .where(MESSAGE_ROWS.c.id == self.inbound.id)
+            .values(checkin_id=checkin.id)
+        )
+        write_step(row, result, self.contact.id, self.inbound.id, text, self.now)
+        db.session.expire(checkin)
         replies = [Reply(m.text, m.purpose, checkin.id) for m in result.messages]
         if result.completed:
             replies.extend(self.continue_with_next_checkin(checkin))
@@ -412,73 +570,105 @@ def format_date(day: date, language: str) -> str:
 _instruments_by_hash: dict[str, Instrument] = {}
 
 
-def instrument_for(checkin: CheckIn) -> Instrument:
-    """The exact instrument version the check-in was opened with (parsed once per process)."""
-    content_hash = db.session.scalar(
-        sa.select(InstrumentVersion.content_hash).where(
-            InstrumentVersion.id == checkin.instrument_version_id
-        )
-    )
-    instrument = _instruments_by_hash.get(content_hash or "")
+def instrument_by_hash(content_hash: str, version_id: int) -> Instrument:
+    """The exact instrument version a check-in was opened with, parsed once per process."""
+    instrument = _instruments_by_hash.get(content_hash)
     if instrument is None:
-        instrument = instrument_of(checkin.instrument_version)
-        _instruments_by_hash[instrument.content_hash] = instrument
+        version = db.session.get(InstrumentVersion, version_id)
+        assert version is not None
+        instrument = instrument_of(version)
+        _instruments_by_hash[content_hash] = instrument
     return instrument
 
 
-def store_step(
-    checkin: CheckIn, step: engine.Step, contact: Contact, inbound: Message, now: datetime
+def instrument_for(checkin: CheckIn) -> Instrument:
+    version = checkin.instrument_version
+    return instrument_by_hash(version.content_hash, version.id)
+
+
+def write_step(
+    checkin: OpenCheckIn,
+    step: engine.Step,
+    contact_id: int,
+    inbound_id: int,
+    raw_text: str,
+    now: datetime,
 ) -> None:
-    checkin.state = {**checkin.state, **step.state.to_json()}
+    """Store what one step decided: answers, the new state, alerts, scores, the status."""
+    connection = db.session.connection()
     for recorded in step.recorded:
-        answer = db.session.scalar(
-            sa.select(Answer).where(
-                Answer.checkin_id == checkin.id, Answer.item_id == recorded.item_id
-            )
-        )
         if recorded.status is None:
-            if answer is not None:
-                db.session.delete(answer)
-            continue
-        if answer is None:
-            answer = Answer(checkin_id=checkin.id, item_id=recorded.item_id)
-            db.session.add(answer)
-        answer.status = AnswerStatus(recorded.status)
-        answer.value = recorded.value
-        answer.raw_text = inbound.body
-        answer.message_id = inbound.id
-        answer.contact_id = contact.id
-        answer.respondent_role = checkin.respondent_role
-        answer.answered_at = now
-    if checkin.status is CheckInStatus.SENT and step.recorded:
-        checkin.status = CheckInStatus.IN_PROGRESS
-    safety = {m.text for m in step.messages if m.purpose == "safety"}
-    language = checkin.language.value
-    for flag in step.raised:
-        message = flag.message[language]
-        db.session.add(
-            Alert(
-                patient_id=checkin.patient_id,
-                checkin_id=checkin.id,
-                red_flag_id=flag.id,
-                severity=flag.severity,
-                safety_message=message if message in safety else "",
-                created_at=now,
-            )
-        )
-    if step.outcome is not None:
-        for result in step.outcome.scores.values():
-            db.session.add(
-                CheckInScore(
-                    checkin_id=checkin.id,
-                    score_id=result.score.id,
-                    raw=result.raw,
-                    value=result.value,
-                    band_id=result.band.id if result.band else None,
-                    answered=result.answered,
+            connection.execute(
+                sa.delete(ANSWERS).where(
+                    ANSWERS.c.checkin_id == checkin.id, ANSWERS.c.item_id == recorded.item_id
                 )
             )
-        close_checkin(checkin, CheckInStatus.COMPLETED, now)
+            continue
+        values = {
+            "status": AnswerStatus(recorded.status),
+            "value": recorded.value,
+            "raw_text": raw_text,
+            "message_id": inbound_id,
+            "contact_id": contact_id,
+            "respondent_role": checkin.role,
+            "answered_at": now,
+        }
+        upsert(ANSWERS, {"checkin_id": checkin.id, "item_id": recorded.item_id, **values},
+               ("checkin_id", "item_id"), values)  # fmt: skip
+
+    status = checkin.status
+    if status is CheckInStatus.SENT and step.recorded:
+        status = CheckInStatus.IN_PROGRESS
+    changes: dict[str, Any] = {"state": {**checkin.state, **step.state.to_json()}}
+    if step.outcome is not None:
+        status = CheckInStatus.COMPLETED
+        changes["closed_at"] = now
+    if status is not checkin.status:
+        changes["status"] = status
+    connection.execute(sa.update(CHECKINS).where(CHECKINS.c.id == checkin.id).values(**changes))
+
+    safety = {m.text for m in step.messages if m.purpose == "safety"}
+    if step.raised:
+        connection.execute(
+            sa.insert(ALERTS),
+            [
+                {
+                    "patient_id": checkin.patient_id,
+                    "checkin_id": checkin.id,
+                    "red_flag_id": flag.id,
+                    "severity": flag.severity,
+                    "status": AlertStatus.OPEN,
+                    "safety_message": m if (m := flag.message[checkin.language]) in safety else "",
+                    "created_at": now,
+                }
+                for flag in step.raised
+            ],
+        )
+    if step.outcome is not None and step.outcome.scores:
+        connection.execute(
+            sa.insert(SCORES),
+            [
+                {
+                    "checkin_id": checkin.id,
+                    "score_id": result.score.id,
+                    "raw": result.raw,
+                    "value": result.value,
+                    "band_id": result.band.id if result.band else None,
+                    "answered": result.answered,
+                }
+                for result in step.outcome.scores.values()
+            ],
+        )
+
+
+def upsert(
+    table: sa.Table, values: dict[str, Any], keys: tuple[str, ...], update: dict[str, Any]
+) -> None:
+    """INSERT, or UPDATE the row with the same keys, in one statement on either database."""
+    connection = db.session.connection()
+    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(table).values(**values)
+    connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=update))
 
 
 def close_checkin(checkin: CheckIn, status: CheckInStatus, now: datetime) -> None:

@@ -1,25 +1,40 @@
-"""Storing messages: inbound once per MessageSid, outbound as replies or outbox rows."""
+"""Storing messages: inbound once per MessageSid, outbound as replies or outbox rows.
+
+The inbound path runs for every text a family sends, so it writes with single
+Core statements rather than ORM objects.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
-from engage.db import db, utcnow
+from engage.db import db, table_of, utcnow
 from engage.messaging.models import Direction, Message, MessageStatus
 
-
-def find_inbound(twilio_sid: str) -> Message | None:
-    return db.session.scalar(sa.select(Message).where(Message.twilio_sid == twilio_sid))
+MESSAGES = table_of(Message)
 
 
-def replies_to(message: Message) -> list[str]:
-    """The texts sent in answer to ``message``, in order: what a retry must get again."""
+@dataclass(frozen=True)
+class StoredInbound:
+    id: int
+    body: str
+    contact_id: int | None
+
+
+def find_inbound_id(twilio_sid: str) -> int | None:
+    return db.session.scalar(sa.select(Message.id).where(Message.twilio_sid == twilio_sid))
+
+
+def replies_to_id(message_id: int) -> list[str]:
+    """The texts sent in answer to a message, in order: what a retry must get again."""
     return list(
         db.session.scalars(
             sa.select(Message.body)
-            .where(Message.reply_to_id == message.id, Message.status == MessageStatus.REPLIED)
+            .where(Message.reply_to_id == message_id, Message.status == MessageStatus.REPLIED)
             .order_by(Message.id)
         )
     )
@@ -32,42 +47,57 @@ def store_inbound(
     service_phone: str | None,
     body: str,
     contact_id: int | None,
+    checkin_id: int | None = None,
     num_media: int = 0,
     at: datetime | None = None,
-) -> Message:
-    message = Message(
-        direction=Direction.INBOUND,
-        status=MessageStatus.RECEIVED,
-        twilio_sid=twilio_sid,
-        phone=phone,
-        service_phone=service_phone,
-        body=body,
-        contact_id=contact_id,
-        num_media=num_media,
-        created_at=at or utcnow(),
-    )
-    db.session.add(message)
-    db.session.flush()
-    return message
-
-
-def store_replies(inbound: Message, replies: list[tuple[str, str, int | None]]) -> None:
-    """Record the TwiML replies (text, purpose, check-in) sent in answer to ``inbound``."""
-    for text, purpose, checkin_id in replies:
-        db.session.add(
-            Message(
-                direction=Direction.OUTBOUND,
-                status=MessageStatus.REPLIED,
-                phone=inbound.phone,
-                service_phone=inbound.service_phone,
-                body=text,
-                contact_id=inbound.contact_id,
-                checkin_id=checkin_id,
-                reply_to_id=inbound.id,
-                purpose=purpose,
-                created_at=inbound.created_at,
-            )
+) -> StoredInbound:
+    message_id = db.session.connection().scalar(
+        sa.insert(MESSAGES)
+        .values(
+            direction=Direction.INBOUND,
+            status=MessageStatus.RECEIVED,
+            twilio_sid=twilio_sid,
+            phone=phone,
+            service_phone=service_phone,
+            body=body,
+            contact_id=contact_id,
+            checkin_id=checkin_id,
+            num_media=num_media,
+            created_at=at or utcnow(),
         )
+        .returning(MESSAGES.c.id)
+    )
+    assert message_id is not None
+    return StoredInbound(message_id, body, contact_id)
+
+
+def store_replies(
+    inbound_id: int,
+    phone: str,
+    service_phone: str | None,
+    contact_id: int | None,
+    replies: Iterable[object],
+    at: datetime,
+) -> None:
+    """Record the TwiML replies (each with text, purpose, checkin_id) sent for a message."""
+    rows = [
+        {
+            "direction": Direction.OUTBOUND,
+            "status": MessageStatus.REPLIED,
+            "phone": phone,
+            "service_phone": service_phone,
+            "body": reply.text,  # type: ignore[attr-defined]
+            "contact_id": contact_id,
+            "checkin_id": reply.checkin_id,  # type: ignore[attr-defined]
+            "reply_to_id": inbound_id,
+            "purpose": reply.purpose,  # type: ignore[attr-defined]
+            "num_media": 0,
+            "created_at": at,
+        }
+        for reply in replies
+    ]
+    if rows:
+        db.session.connection().execute(sa.insert(MESSAGES), rows)
 
 
 def queue_outbound(
