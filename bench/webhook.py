@@ -43,6 +43,7 @@ AUTH_TOKEN = "bench-auth-token"
 ITEMS = 40  # questions per check-in: each contact answers at most this many per round
 MAX_RATE_SHARE = 26  # answers per contact in the max-rate run; the half-rate run gets the rest
 WORKERS = "2"
+THREADS = "1"  # sync workers for both: the same settings
 WRK_THREADS = "2"
 
 
@@ -219,7 +220,7 @@ class Bench:
     # -- servers --------------------------------------------------------------------------
     def start_server(self, app_path: str, port: int) -> None:
         command = [
-            sys.executable, "-m", "gunicorn", "--workers", WORKERS, "--bind",
+            sys.executable, "-m", "gunicorn", "--workers", WORKERS, "--threads", THREADS, "--bind",
             f"127.0.0.1:{port}", "--log-level", "warning", app_path,
         ]  # fmt: skip
         server = subprocess.Popen(command, cwd=ROOT, env=self.environ)
@@ -256,11 +257,12 @@ class Bench:
     def count_steps(self) -> tuple[int, int]:
         """Inbound messages stored and answers recorded, to check the work was really done."""
         with psycopg.connect(self.database_url) as connection:
-            inbound = connection.execute(
-                "SELECT count(*) FROM messages WHERE direction = 'inbound'"
+            row = connection.execute(
+                "SELECT (SELECT count(*) FROM messages WHERE direction = 'inbound'),"
+                " (SELECT count(*) FROM answers)"
             ).fetchone()
-            answers = connection.execute("SELECT count(*) FROM answers").fetchone()
-        return int(inbound[0]), int(answers[0])  # type: ignore[index]
+        assert row is not None
+        return int(row[0]), int(row[1])
 
     def run(self) -> None:
         if shutil.which("wrk") is None:
@@ -278,10 +280,13 @@ class Bench:
                 requests = self.work / f"round{number}.txt"
                 self.write_requests(requests, self.args.contacts * MAX_RATE_SHARE)
                 half_requests = self.work / f"round{number}-half.txt"
-                self.write_requests(half_requests, self.args.contacts * (ITEMS - MAX_RATE_SHARE - 1))
+                self.write_requests(
+                    half_requests, self.args.contacts * (ITEMS - MAX_RATE_SHARE - 1)
+                )
                 bare = self.wrk(bare_port, requests, connections=self.args.connections)
                 before = self.count_steps()
                 ours = self.wrk(ours_port, requests, connections=self.args.connections)
+                time.sleep(1)  # let requests still in flight when wrk stopped commit
                 after = self.count_steps()
                 target = ours["rps"] / 2
                 slow_connections = 16

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from engage.alerts.models import Alert, AlertStatus
 from engage.codesign.models import IdeaChannel
 from engage.codesign.services import submit_idea
-from engage.conversations import engine
+from engage.conversations import engine, postgres
 from engage.conversations.keywords import Command, Keyword, read_keyword
 from engage.conversations.models import (
     OPEN_STATUSES,
@@ -166,7 +166,11 @@ def lock_phone(phone: str, message_sid: str) -> LockedPhone | None:
         .where(CONTACTS.c.phone == phone)
         .with_for_update(of=CONTACTS)
     )
-    row = db.session.connection().execute(statement).first()
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        locked = postgres.lock_phone(connection, phone, message_sid)
+        return None if locked is None else LockedPhone(*locked)
+    row = connection.execute(statement).first()
     if row is None:
         return None
     contact_id, consent, language, pending, chosen, earlier_id = row
@@ -208,7 +212,10 @@ class OpenCheckIn:
 
 
 def open_checkin_rows(contact_id: int) -> list[OpenCheckIn]:
-    rows = db.session.connection().execute(
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        return [OpenCheckIn(*row) for row in postgres.open_checkins(connection, contact_id)]
+    rows = connection.execute(
         sa.select(*CHECKIN_COLUMNS)
         .join(VERSIONS, VERSIONS.c.id == CHECKINS.c.instrument_version_id)
         .where(CHECKINS.c.contact_id == contact_id, CHECKINS.c.status.in_(OPEN_STATUSES))
@@ -249,11 +256,60 @@ def answer_directly(
     )
     if step.completed and len(rows) > 1:
         return None  # another check-in waits on this phone: let the conversation start it
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql" and is_plain(step):
+        return write_plain_step(connection, target, step, sms, phone, locked.contact_id, now)
     inbound = store_inbound_message(sms, phone, locked.contact_id, target.id, now)
     write_step(target, step, locked.contact_id, inbound.id, sms.body, now)
     replies = [Reply(m.text, m.purpose, target.id) for m in step.messages]
     store_replies(inbound.id, phone, sms.to_phone, locked.contact_id, replies, now)
     return [r.text for r in replies]
+
+
+def is_plain(step: engine.Step) -> bool:
+    """One answer (or a re-ask), no alert, not the end: one statement on PostgreSQL."""
+    return (
+        step.outcome is None
+        and not step.raised
+        and len(step.recorded) <= 1
+        and all(recorded.status is not None for recorded in step.recorded)
+    )
+
+
+def write_plain_step(
+    connection: sa.Connection,
+    checkin: OpenCheckIn,
+    step: engine.Step,
+    sms: InboundSms,
+    phone: str,
+    contact_id: int,
+    now: datetime,
+) -> list[str]:
+    recorded = step.recorded[0] if step.recorded else None
+    status = checkin.status
+    if status is CheckInStatus.SENT and recorded is not None:
+        status = CheckInStatus.IN_PROGRESS
+    stored = postgres.write_answer(
+        connection,
+        sid=sms.message_sid,
+        phone=phone,
+        service_phone=sms.to_phone,
+        body=sms.body,
+        num_media=sms.num_media,
+        contact_id=contact_id,
+        checkin_id=checkin.id,
+        item_id=recorded.item_id if recorded else None,
+        answer_status=recorded.status if recorded else None,
+        value=recorded.value if recorded else None,
+        role=checkin.role,
+        state={**checkin.state, **step.state.to_json()},
+        status=status,
+        replies=[(m.text, m.purpose) for m in step.messages],
+        now=now,
+    )
+    if stored is None:
+        return replay(sms.message_sid) or []  # the same MessageSid raced in and won
+    return [m.text for m in step.messages]
 
 
 def replay(message_sid: str) -> list[str] | None:
