@@ -1,10 +1,11 @@
-"""The reply path on PostgreSQL in three round trips: lock, read, one write.
+"""The common reply on PostgreSQL: three statements on a psycopg connection.
 
-Every text a family sends takes this path, so on PostgreSQL it speaks SQL
-straight to psycopg: one statement locks the phone (and finds an earlier copy
-of the MessageSid), one reads its open check-ins, and one data-modifying CTE
-stores the message, the answer, the check-in's new state and the replies.
-SQLite takes the same steps through SQLAlchemy Core (``services.py``).
+Every text a family sends takes this path, so on PostgreSQL it skips the ORM
+session and speaks SQL straight to psycopg: one statement locks the phone (and
+finds an earlier copy of the MessageSid), one reads its open check-ins, and one
+data-modifying CTE stores the message, the answer, the check-in's new state and
+the replies. Anything else (keywords, the end of a check-in, a retry) goes the
+general way in ``services.py``, which SQLite always takes.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from psycopg.types.json import Json
 
 from engage.conversations.models import CheckInStatus, PendingQuestion, RespondentRole
@@ -82,8 +82,8 @@ SELECT id FROM inbound
 """
 
 
-def lock_phone(connection: sa.Connection, phone: str, message_sid: str) -> tuple[Any, ...] | None:
-    row = connection.exec_driver_sql(LOCK_PHONE, {"phone": phone, "sid": message_sid}).first()
+def lock_phone(connection: Any, phone: str, message_sid: str) -> tuple[Any, ...] | None:
+    row = connection.execute(LOCK_PHONE, {"phone": phone, "sid": message_sid}).fetchone()
     if row is None:
         return None
     contact_id, consent, language, pending, chosen, earlier_id = row
@@ -97,8 +97,8 @@ def lock_phone(connection: sa.Connection, phone: str, message_sid: str) -> tuple
     )
 
 
-def open_checkins(connection: sa.Connection, contact_id: int) -> list[tuple[Any, ...]]:
-    rows = connection.exec_driver_sql(OPEN_CHECKINS, {"contact_id": contact_id}).all()
+def open_checkins(connection: Any, contact_id: int) -> list[tuple[Any, ...]]:
+    rows = connection.execute(OPEN_CHECKINS, {"contact_id": contact_id}).fetchall()
     return [
         (r[0], r[1], r[2], CheckInStatus(r[3]), dict(r[4] or {}), r[5], r[6],
          RespondentRole(r[7]), r[8], r[9])
@@ -107,7 +107,7 @@ def open_checkins(connection: sa.Connection, contact_id: int) -> list[tuple[Any,
 
 
 def write_answer(
-    connection: sa.Connection,
+    connection: Any,
     *,
     sid: str,
     phone: str,
@@ -126,7 +126,7 @@ def write_answer(
     now: datetime,
 ) -> int | None:
     """Store one plain step; the new message's id, or None when the MessageSid was stored."""
-    row = connection.exec_driver_sql(
+    row = connection.execute(
         WRITE_ANSWER,
         {
             "sid": sid,
@@ -146,5 +146,5 @@ def write_answer(
             "purposes": [purpose for _, purpose in replies],
             "now": now,
         },
-    ).first()
+    ).fetchone()
     return None if row is None else int(row[0])

@@ -7,6 +7,7 @@ store answers, scores and alerts, and return the replies for the TwiML answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -88,6 +89,10 @@ def handle_inbound(sms: InboundSms, now: datetime | None = None) -> list[str]:
     """Answer one inbound text; the same MessageSid again gets the same replies."""
     now = now or utcnow()
     phone = phone_or_raw(sms.from_phone)
+    if db.engine.dialect.name == "postgresql":
+        direct = reply_on_postgres(sms, phone, now)
+        if direct is not None:
+            return direct
     locked = lock_phone(phone, sms.message_sid)
     if locked is None:
         earlier_id = find_inbound_id(sms.message_sid)
@@ -166,11 +171,7 @@ def lock_phone(phone: str, message_sid: str) -> LockedPhone | None:
         .where(CONTACTS.c.phone == phone)
         .with_for_update(of=CONTACTS)
     )
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        locked = postgres.lock_phone(connection, phone, message_sid)
-        return None if locked is None else LockedPhone(*locked)
-    row = connection.execute(statement).first()
+    row = db.session.connection().execute(statement).first()
     if row is None:
         return None
     contact_id, consent, language, pending, chosen, earlier_id = row
@@ -212,10 +213,7 @@ class OpenCheckIn:
 
 
 def open_checkin_rows(contact_id: int) -> list[OpenCheckIn]:
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        return [OpenCheckIn(*row) for row in postgres.open_checkins(connection, contact_id)]
-    rows = connection.execute(
+    rows = db.session.connection().execute(
         sa.select(*CHECKIN_COLUMNS)
         .join(VERSIONS, VERSIONS.c.id == CHECKINS.c.instrument_version_id)
         .where(CHECKINS.c.contact_id == contact_id, CHECKINS.c.status.in_(OPEN_STATUSES))
@@ -233,11 +231,31 @@ def answer_directly(
     question, an expired or ambiguous check-in, the end of a check-in with another
     waiting); nothing has been written then.
     """
+    decided = plain_answer(locked, sms, now, lambda: open_checkin_rows(locked.contact_id))
+    if decided is None:
+        return None
+    target, step = decided
+    inbound = store_inbound_message(sms, phone, locked.contact_id, target.id, now)
+    write_step(target, step, locked.contact_id, inbound.id, sms.body, now)
+    replies = [Reply(m.text, m.purpose, target.id) for m in step.messages]
+    store_replies(inbound.id, phone, sms.to_phone, locked.contact_id, replies, now)
+    return [r.text for r in replies]
+
+
+def plain_answer(
+    locked: LockedPhone,
+    sms: InboundSms,
+    now: datetime,
+    read_checkins: Callable[[], list[OpenCheckIn]],
+) -> tuple[OpenCheckIn, engine.Step] | None:
+    """The check-in a plain reply answers and the engine's step, or None for anything else."""
+    if locked.earlier_id is not None:
+        return None
     if locked.consent is ConsentState.WITHDRAWN or locked.pending is not PendingQuestion.NONE:
         return None
     if read_keyword(sms.body, opt_out_type=sms.opt_out_type) is not None:
         return None
-    rows = open_checkin_rows(locked.contact_id)
+    rows = read_checkins()
     if any(r.expires_at is not None and r.expires_at <= now for r in rows):
         return None
     answerable = [r for r in rows if r.opening_sent]
@@ -256,14 +274,56 @@ def answer_directly(
     )
     if step.completed and len(rows) > 1:
         return None  # another check-in waits on this phone: let the conversation start it
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql" and is_plain(step):
-        return write_plain_step(connection, target, step, sms, phone, locked.contact_id, now)
-    inbound = store_inbound_message(sms, phone, locked.contact_id, target.id, now)
-    write_step(target, step, locked.contact_id, inbound.id, sms.body, now)
-    replies = [Reply(m.text, m.purpose, target.id) for m in step.messages]
-    store_replies(inbound.id, phone, sms.to_phone, locked.contact_id, replies, now)
-    return [r.text for r in replies]
+    return target, step
+
+
+def reply_on_postgres(sms: InboundSms, phone: str, now: datetime) -> list[str] | None:
+    """The common reply as three statements straight on psycopg: lock, read, one write.
+
+    They run on the session's own connection and transaction, which the caller's
+    unit of work commits. None when the text needs the general path (an unknown
+    phone, a retry, a keyword, the end of a check-in, an alert): nothing has been
+    written then, and the phone stays locked for it.
+    """
+    connection = db.session.connection().connection.driver_connection
+    locked_row = postgres.lock_phone(connection, phone, sms.message_sid)
+    if locked_row is None:
+        return None
+    locked = LockedPhone(*locked_row)
+    decided = plain_answer(
+        locked,
+        sms,
+        now,
+        lambda: [OpenCheckIn(*r) for r in postgres.open_checkins(connection, locked.contact_id)],
+    )
+    if decided is None or not is_plain(decided[1]):
+        return None
+    target, step = decided
+    recorded = step.recorded[0] if step.recorded else None
+    status = target.status
+    if status is CheckInStatus.SENT and recorded is not None:
+        status = CheckInStatus.IN_PROGRESS
+    stored = postgres.write_answer(
+        connection,
+        sid=sms.message_sid,
+        phone=phone,
+        service_phone=sms.to_phone,
+        body=sms.body,
+        num_media=sms.num_media,
+        contact_id=locked.contact_id,
+        checkin_id=target.id,
+        item_id=recorded.item_id if recorded else None,
+        answer_status=recorded.status if recorded else None,
+        value=recorded.value if recorded else None,
+        role=target.role,
+        state={**target.state, **step.state.to_json()},
+        status=status,
+        replies=[(m.text, m.purpose) for m in step.messages],
+        now=now,
+    )
+    if stored is None:
+        return replay(sms.message_sid) or []  # the same MessageSid raced in and won
+    return [m.text for m in step.messages]
 
 
 def is_plain(step: engine.Step) -> bool:
@@ -274,42 +334,6 @@ def is_plain(step: engine.Step) -> bool:
         and len(step.recorded) <= 1
         and all(recorded.status is not None for recorded in step.recorded)
     )
-
-
-def write_plain_step(
-    connection: sa.Connection,
-    checkin: OpenCheckIn,
-    step: engine.Step,
-    sms: InboundSms,
-    phone: str,
-    contact_id: int,
-    now: datetime,
-) -> list[str]:
-    recorded = step.recorded[0] if step.recorded else None
-    status = checkin.status
-    if status is CheckInStatus.SENT and recorded is not None:
-        status = CheckInStatus.IN_PROGRESS
-    stored = postgres.write_answer(
-        connection,
-        sid=sms.message_sid,
-        phone=phone,
-        service_phone=sms.to_phone,
-        body=sms.body,
-        num_media=sms.num_media,
-        contact_id=contact_id,
-        checkin_id=checkin.id,
-        item_id=recorded.item_id if recorded else None,
-        answer_status=recorded.status if recorded else None,
-        value=recorded.value if recorded else None,
-        role=checkin.role,
-        state={**checkin.state, **step.state.to_json()},
-        status=status,
-        replies=[(m.text, m.purpose) for m in step.messages],
-        now=now,
-    )
-    if stored is None:
-        return replay(sms.message_sid) or []  # the same MessageSid raced in and won
-    return [m.text for m in step.messages]
 
 
 def replay(message_sid: str) -> list[str] | None:

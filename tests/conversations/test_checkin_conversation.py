@@ -169,3 +169,29 @@ def test_the_same_message_sid_twice_changes_nothing_and_gets_the_same_reply(sms,
     session.expire_all()
     assert session.get(CheckIn, checkin.id).state["current"] == "worst_pain"
     assert len(answers_of(session, checkin)) == 1
+
+
+def test_plain_answers_take_the_direct_path_on_postgresql(sms, start, session, monkeypatch):
+    """On PostgreSQL a plain answer is one write statement; elsewhere the Core path stores it."""
+    from engage.conversations import postgres
+
+    calls = []
+    real_write = postgres.write_answer
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["item_id"])
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(postgres, "write_answer", counting)
+    checkin = start("E-1002")
+    sms("2", from_=NOAH)
+    sms("purple", from_=NOAH)  # a re-ask is plain too: the message and state are stored
+    expected = ["pain", None] if session.get_bind().dialect.name == "postgresql" else []
+    assert calls == expected
+    assert answers_of(session, checkin) == {"pain": ("answered", "ignorable")}
+    session.expire_all()
+    assert session.get(CheckIn, checkin.id).state["tries"] == 1
+    stored = session.scalar(
+        sa.select(sa.func.count()).select_from(Message).where(Message.checkin_id == checkin.id)
+    )
+    assert stored == 2 + 2 + 2  # two queued opening messages, two texts in, two replies out
