@@ -43,7 +43,7 @@ AUTH_TOKEN = "bench-auth-token"
 ITEMS = 40  # questions per check-in: each contact answers at most this many per round
 MAX_RATE_SHARE = 26  # answers per contact in the max-rate run; the half-rate run gets the rest
 WORKERS = "2"
-THREADS = "1"  # sync workers for both: the same settings
+THREADS = os.environ.get("BENCH_THREADS", "1")  # the same for both servers
 WRK_THREADS = "2"
 
 

@@ -38,10 +38,20 @@ class SystemJob:
     every_seconds: int
 
 
-# Every periodic job of the service, with a stable id. Capabilities that need
-# time-driven work (opening due check-ins, sending the outbox, reminders,
-# expiry) add their job here.
-SYSTEM_JOBS: tuple[SystemJob, ...] = ()
+def expire_stale_checkins() -> None:
+    """Close check-ins whose answering window has passed (expired or missed)."""
+    from engage.conversations.services import expire_stale_checkins as expire
+
+    closed = expire()
+    if closed:
+        log.info("closed %d check-in(s) past their window", closed)
+
+
+# Every periodic job of the service, with a stable id named after its function.
+# Capabilities that need time-driven work add their job here.
+SYSTEM_JOBS: tuple[SystemJob, ...] = (
+    SystemJob(id="expire_stale_checkins", run=expire_stale_checkins, every_seconds=300),
+)
 
 
 def run_system_job(app: Flask, job: SystemJob) -> None:

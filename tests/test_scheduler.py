@@ -59,3 +59,23 @@ def test_scheduler_process_stops_cleanly_on_sigterm(tmp_path):
     assert "scheduler stopping on SIGTERM" in output
     assert "scheduler stopped" in output
     assert "Traceback" not in output
+
+
+def test_the_expiry_job_closes_check_ins_past_their_window(app, session):
+    from datetime import timedelta
+
+    from engage.conversations.models import CheckIn, CheckInStatus
+    from engage.conversations.services import open_checkin
+    from engage.db import utcnow
+    from engage.demo.seed import seed_demo
+    from engage.instruments.services import get_instrument
+    from engage.people.models import Patient
+
+    seed_demo()
+    noah = session.scalar(sa.select(Patient).where(Patient.mrn == "E-1002"))
+    checkin = open_checkin(noah, get_instrument("ibd-symptoms"), now=utcnow() - timedelta(days=2))
+    session.commit()
+    [job] = [job for job in SYSTEM_JOBS if job.id == "expire_stale_checkins"]
+    run_system_job(app, job)
+    session.expire_all()
+    assert session.get(CheckIn, checkin.id).status is CheckInStatus.MISSED
