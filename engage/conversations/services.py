@@ -378,6 +378,7 @@ def reply_to_stranger(phone: str, inbound: StoredInbound) -> list[Reply]:
         .select_from(Message)
         .where(
             Message.phone == phone,
+            Message.contact_id.is_(None),
             Message.direction == Direction.INBOUND,
             Message.id != inbound.id,
         )
