@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
 from engage.errors import InvalidInput
@@ -9,6 +11,7 @@ from engage.errors import InvalidInput
 DEFAULT_REGION = "US"
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_phone(raw: str, field: str = "phone", region: str = DEFAULT_REGION) -> str:
     """Return ``raw`` in E.164, reading national numbers as ``region``; refuse invalid ones."""
     text = raw.strip() if isinstance(raw, str) else raw

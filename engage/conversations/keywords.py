@@ -9,6 +9,7 @@ texting me" or "no me manden mas mensajes" count. A symptom that merely contains
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 
@@ -115,8 +116,14 @@ def read_keyword(
     """
     twilio = _TWILIO.get((opt_out_type or "").strip().upper())
     if twilio is not None:
-        own = _read(text, opted_out=True)
+        own = _read_cached(text, opted_out=True)
         return Keyword(twilio, language=own.language if own and own.command is twilio else None)
+    return _read_cached(text, opted_out=opted_out)
+
+
+@functools.lru_cache(maxsize=1024)
+def _read_cached(text: str, *, opted_out: bool) -> Keyword | None:
+    # A reply is read more than once on its way (the reply path, then the engine).
     return _read(text, opted_out=opted_out)
 
 

@@ -18,6 +18,7 @@ bp = Blueprint("messaging", __name__, url_prefix="/twilio")
 log = logging.getLogger("engage.messaging")
 
 TWIML = "application/xml"
+INBOUND_SMS = InboundSmsSchema()
 SORRY = "Sorry, something went wrong on our side. Your message was kept; please try again later."
 
 
@@ -30,7 +31,7 @@ def inbound_sms() -> Response:
             "Forbidden: missing or invalid X-Twilio-Signature\n", 403, mimetype="text/plain"
         )
     try:
-        fields = InboundSmsSchema().load(request.form)
+        fields = INBOUND_SMS.load(request.form)
     except ValidationError as error:
         problems = "; ".join(describe_problems(error.messages))
         return Response(f"Bad Request: {problems}\n", 400, mimetype="text/plain")
