@@ -43,3 +43,15 @@ def start_flask(*args: str, environ: dict[str, str]) -> subprocess.Popen[str]:
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def import_wsgi(environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Load wsgi.py as gunicorn would, in a fresh interpreter."""
+    return subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=PROJECT_ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

@@ -3,13 +3,12 @@
 import logging
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 
 from engage import announce_start, create_app
 from engage.config import DEVELOPMENT_SECRET_KEY, ConfigurationError, build_settings
+from tests.processes import import_wsgi
 
 
 def settings(environ, overrides=None, instance_path="/srv/engage/instance"):
@@ -148,16 +147,9 @@ def test_the_outbox_is_announced_once(tmp_path, caplog):
     assert warnings[0].levelno == logging.WARNING
 
 
-def test_wsgi_refuses_to_start_without_a_secret_key_and_says_why(project_root):
+def test_wsgi_refuses_to_start_without_a_secret_key_and_says_why():
     environ = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "ENGAGE_ENV")}
-    result = subprocess.run(
-        [sys.executable, "-c", "import wsgi"],
-        cwd=project_root,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = import_wsgi(environ)
     assert result.returncode == 4
     assert "engage cannot start: SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr

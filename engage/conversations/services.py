@@ -432,29 +432,25 @@ class Conversation:
         return self.answer(state, sms.body)
 
     # -- keywords ---------------------------------------------------------------------
-    def opt_out(self) -> list[Reply]:
+    def record_consent_by_keyword(self, state: ConsentState) -> None:
         record_consent(
             self.contact,
-            ConsentState.WITHDRAWN,
+            state,
             method=ConsentMethod.KEYWORD,
             consent_text_version=CURRENT_CONSENT_TEXT_VERSION,
             note=f"SMS: {self.inbound.body[:200]}",
             at=self.now,
         )
+
+    def opt_out(self) -> list[Reply]:
+        self.record_consent_by_keyword(ConsentState.WITHDRAWN)
         self.close_open_checkins(CheckInStatus.CANCELLED)
         cancel_queued(contact_id=self.contact.id)
         self.conversation_state().pending = PendingQuestion.NONE
         return [self.say("opted_out")]
 
     def opt_in(self) -> list[Reply]:
-        record_consent(
-            self.contact,
-            ConsentState.GRANTED,
-            method=ConsentMethod.KEYWORD,
-            consent_text_version=CURRENT_CONSENT_TEXT_VERSION,
-            note=f"SMS: {self.inbound.body[:200]}",
-            at=self.now,
-        )
+        self.record_consent_by_keyword(ConsentState.GRANTED)
         return [self.say("opted_in")]
 
     def pause(self, keyword: Keyword) -> list[Reply]:

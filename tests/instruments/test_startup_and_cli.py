@@ -1,15 +1,13 @@
 """A broken instrument file stops start-up with a message; the CLI checks and shows instruments."""
 
 import os
-import subprocess
-import sys
 
 import pytest
 import yaml
 
 from engage.instruments.loader import InstrumentProblems
 from tests.conftest import TEST_SECRET_KEY, make_test_app
-from tests.processes import PROJECT_ROOT, run_flask
+from tests.processes import import_wsgi, run_flask
 
 
 def broken_folder(tmp_path, tiny):
@@ -45,14 +43,7 @@ def test_gunicorn_entry_point_says_which_file_is_broken(tmp_path, tiny):
         "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
         "ENGAGE_PROMPTS_PATH": str(folder),
     }
-    result = subprocess.run(
-        [sys.executable, "-c", "import wsgi"],
-        cwd=PROJECT_ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = import_wsgi(environ)
     assert result.returncode == 4
     assert "engage cannot start: 1 problem in instrument files:" in result.stderr
     assert "tiny.yaml: item 'pain' (es): 187 characters, one SMS holds 160" in result.stderr
