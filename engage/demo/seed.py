@@ -143,7 +143,7 @@ PATIENTS = [
 # (phone, given, family, language, [(center, mrn, relationship, may answer as proxy)])
 CAREGIVERS = [
     (
-        "+16175550111",
+        "+16175550101",
         "Laura",
         "Thompson",
         Language.ENGLISH,

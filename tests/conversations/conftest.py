@@ -17,7 +17,7 @@ from engage.people.models import Patient
 
 NOAH = "+16175550102"  # 14, answers for himself (EAST, English)
 SOFIA = "+16175550103"  # 17, answers for herself in Spanish
-LAURA = "+16175550111"  # parent of Mia (6) and Noah, one phone for two children
+LAURA = "+16175550101"  # parent of Mia (6) and Noah, one phone for two children
 CARMEN = "+16175550113"  # Sofia's mother, Spanish
 DAVID = "+12135550121"  # parent of Ethan (8), WEST
 STRANGER = "+16175550188"
