@@ -7,8 +7,9 @@ from xml.etree import ElementTree
 
 import click
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
 from engage.cli import command_unit_of_work
@@ -94,9 +95,9 @@ def chat_command(phone: str) -> None:
         show_outbox(number, shown)
 
 
-def send(app: object, client: object, number: str, text: str) -> list[str]:
+def send(app: Flask, client: FlaskClient, number: str, text: str) -> list[str]:
     """POST one text to /twilio/sms as Twilio would, signed when a token is configured."""
-    config = app.config  # type: ignore[attr-defined]
+    config = app.config
     params = {
         "MessageSid": "SM" + uuid.uuid4().hex,
         "AccountSid": config.get("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32,
@@ -110,7 +111,7 @@ def send(app: object, client: object, number: str, text: str) -> list[str]:
     if token:
         url = (config.get("PUBLIC_BASE_URL") or "http://localhost") + "/twilio/sms"
         headers["X-Twilio-Signature"] = RequestValidator(token).compute_signature(url, params)
-    response = client.post("/twilio/sms", data=params, headers=headers)  # type: ignore[attr-defined]
+    response = client.post("/twilio/sms", data=params, headers=headers)
     if response.status_code != 200:
         return [f"(HTTP {response.status_code}) {response.get_data(as_text=True).strip()}"]
     root = ElementTree.fromstring(response.get_data(as_text=True))

@@ -30,6 +30,11 @@ class CheckInStatus(enum.StrEnum):
 OPEN_STATUSES = (CheckInStatus.SENT, CheckInStatus.IN_PROGRESS)
 
 
+def opening_was_sent(state: dict[str, Any]) -> bool:
+    """False while a check-in waits for another one on the same phone to end."""
+    return bool(state.get("opening_sent", True))
+
+
 class RespondentRole(enum.StrEnum):
     SELF = "self"
     PROXY = "proxy"
@@ -75,6 +80,10 @@ class CheckIn(Base):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def opening_sent(self) -> bool:
+        return opening_was_sent(self.state)
 
 
 class Answer(Base):

@@ -7,7 +7,6 @@ store answers, scores and alerts, and return the replies for the TwiML answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -32,6 +31,7 @@ from engage.conversations.models import (
     ContactConversation,
     PendingQuestion,
     RespondentRole,
+    opening_was_sent,
 )
 from engage.conversations.parsing import normalise
 from engage.conversations.replies import reply, which_child
@@ -43,6 +43,7 @@ from engage.instruments.scoring import fold
 from engage.instruments.services import instrument_of, record_instrument_version
 from engage.messaging.models import Direction, Message
 from engage.messaging.services import (
+    Reply,
     StoredInbound,
     cancel_queued,
     find_inbound_id,
@@ -73,13 +74,6 @@ class InboundSms:
     opt_out_type: str | None = None
 
 
-@dataclass
-class Reply:
-    text: str
-    purpose: str
-    checkin_id: int | None = None
-
-
 def expiry_window() -> timedelta:
     return timedelta(hours=float(current_app.config.get("CHECKIN_EXPIRY_HOURS", 24)))
 
@@ -89,10 +83,6 @@ def handle_inbound(sms: InboundSms, now: datetime | None = None) -> list[str]:
     """Answer one inbound text; the same MessageSid again gets the same replies."""
     now = now or utcnow()
     phone = phone_or_raw(sms.from_phone)
-    if db.engine.dialect.name == "postgresql":
-        direct = reply_on_postgres(sms, phone, now)
-        if direct is not None:
-            return direct
     locked = lock_phone(phone, sms.message_sid)
     if locked is None:
         earlier_id = find_inbound_id(sms.message_sid)
@@ -150,7 +140,8 @@ def lock_phone(phone: str, message_sid: str) -> LockedPhone | None:
 
     The same statement says whether this MessageSid was stored before. Check-ins
     are read by a later statement: under READ COMMITTED only the locked row is
-    re-read after waiting for the lock, so rows joined here could be stale.
+    re-read after waiting for the lock, so rows joined here could be stale. On
+    PostgreSQL both statements go straight to psycopg (``postgres.py``).
     """
     earlier = (
         sa.select(MESSAGE_ROWS.c.id).where(MESSAGE_ROWS.c.twilio_sid == message_sid)
@@ -171,7 +162,11 @@ def lock_phone(phone: str, message_sid: str) -> LockedPhone | None:
         .where(CONTACTS.c.phone == phone)
         .with_for_update(of=CONTACTS)
     )
-    row = db.session.connection().execute(statement).first()
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        locked = postgres.lock_phone(connection.connection.driver_connection, phone, message_sid)
+        return None if locked is None else LockedPhone(*locked)
+    row = connection.execute(statement).first()
     if row is None:
         return None
     contact_id, consent, language, pending, chosen, earlier_id = row
@@ -209,11 +204,15 @@ class OpenCheckIn:
 
     @property
     def opening_sent(self) -> bool:
-        return bool(self.state.get("opening_sent", True))
+        return opening_was_sent(self.state)
 
 
 def open_checkin_rows(contact_id: int) -> list[OpenCheckIn]:
-    rows = db.session.connection().execute(
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        return [OpenCheckIn(*row) for row in postgres.open_checkins(driver, contact_id)]
+    rows = connection.execute(
         sa.select(*CHECKIN_COLUMNS)
         .join(VERSIONS, VERSIONS.c.id == CHECKINS.c.instrument_version_id)
         .where(CHECKINS.c.contact_id == contact_id, CHECKINS.c.status.in_(OPEN_STATUSES))
@@ -225,37 +224,35 @@ def open_checkin_rows(contact_id: int) -> list[OpenCheckIn]:
 def answer_directly(
     locked: LockedPhone, sms: InboundSms, phone: str, now: datetime
 ) -> list[str] | None:
-    """The common case, in few statements: a plain answer to the one open check-in.
+    """The common case, in few statements: an answer to the one open check-in.
 
     Returns None when the text needs the whole conversation (a keyword, a pending
     question, an expired or ambiguous check-in, the end of a check-in with another
     waiting); nothing has been written then.
     """
-    decided = plain_answer(locked, sms, now, lambda: open_checkin_rows(locked.contact_id))
+    decided = plain_answer(locked, sms, now)
     if decided is None:
         return None
     target, step = decided
+    replies = [Reply(m.text, m.purpose, target.id) for m in step.messages]
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql" and is_plain(step):
+        return write_plain_step(connection, target, step, sms, phone, locked.contact_id, now)
     inbound = store_inbound_message(sms, phone, locked.contact_id, target.id, now)
     write_step(target, step, locked.contact_id, inbound.id, sms.body, now)
-    replies = [Reply(m.text, m.purpose, target.id) for m in step.messages]
     store_replies(inbound.id, phone, sms.to_phone, locked.contact_id, replies, now)
     return [r.text for r in replies]
 
 
 def plain_answer(
-    locked: LockedPhone,
-    sms: InboundSms,
-    now: datetime,
-    read_checkins: Callable[[], list[OpenCheckIn]],
+    locked: LockedPhone, sms: InboundSms, now: datetime
 ) -> tuple[OpenCheckIn, engine.Step] | None:
     """The check-in a plain reply answers and the engine's step, or None for anything else."""
-    if locked.earlier_id is not None:
-        return None
     if locked.consent is ConsentState.WITHDRAWN or locked.pending is not PendingQuestion.NONE:
         return None
     if read_keyword(sms.body, opt_out_type=sms.opt_out_type) is not None:
         return None
-    rows = read_checkins()
+    rows = open_checkin_rows(locked.contact_id)
     if any(r.expires_at is not None and r.expires_at <= now for r in rows):
         return None
     answerable = [r for r in rows if r.opening_sent]
@@ -277,47 +274,32 @@ def plain_answer(
     return target, step
 
 
-def reply_on_postgres(sms: InboundSms, phone: str, now: datetime) -> list[str] | None:
-    """The common reply as three statements straight on psycopg: lock, read, one write.
-
-    They run on the session's own connection and transaction, which the caller's
-    unit of work commits. None when the text needs the general path (an unknown
-    phone, a retry, a keyword, the end of a check-in, an alert): nothing has been
-    written then, and the phone stays locked for it.
-    """
-    connection = db.session.connection().connection.driver_connection
-    locked_row = postgres.lock_phone(connection, phone, sms.message_sid)
-    if locked_row is None:
-        return None
-    locked = LockedPhone(*locked_row)
-    decided = plain_answer(
-        locked,
-        sms,
-        now,
-        lambda: [OpenCheckIn(*r) for r in postgres.open_checkins(connection, locked.contact_id)],
-    )
-    if decided is None or not is_plain(decided[1]):
-        return None
-    target, step = decided
+def write_plain_step(
+    connection: sa.Connection,
+    target: OpenCheckIn,
+    step: engine.Step,
+    sms: InboundSms,
+    phone: str,
+    contact_id: int,
+    now: datetime,
+) -> list[str]:
+    """Store a plain step on PostgreSQL in one statement (``postgres.WRITE_ANSWER``)."""
     recorded = step.recorded[0] if step.recorded else None
-    status = target.status
-    if status is CheckInStatus.SENT and recorded is not None:
-        status = CheckInStatus.IN_PROGRESS
     stored = postgres.write_answer(
-        connection,
+        connection.connection.driver_connection,
         sid=sms.message_sid,
         phone=phone,
         service_phone=sms.to_phone,
         body=sms.body,
         num_media=sms.num_media,
-        contact_id=locked.contact_id,
+        contact_id=contact_id,
         checkin_id=target.id,
         item_id=recorded.item_id if recorded else None,
         answer_status=recorded.status if recorded else None,
         value=recorded.value if recorded else None,
         role=target.role,
-        state={**target.state, **step.state.to_json()},
-        status=status,
+        state=new_state(target, step),
+        status=new_status(target, step),
         replies=[(m.text, m.purpose) for m in step.messages],
         now=now,
     )
@@ -531,7 +513,7 @@ class Conversation:
         if state.chosen_checkin_id == finished.id:
             state.chosen_checkin_id = None
         for checkin in self.open_checkins():
-            if checkin.id == finished.id or checkin.state.get("opening_sent", True):
+            if checkin.id == finished.id or checkin.opening_sent:
                 continue
             checkin.state = {**checkin.state, "opening_sent": True}
             checkin.expires_at = self.now + expiry_window()
@@ -559,7 +541,7 @@ class Conversation:
         return still_open
 
     def answerable_checkins(self) -> list[CheckIn]:
-        return [c for c in self.open_checkins() if c.state.get("opening_sent", True)]
+        return [c for c in self.open_checkins() if c.opening_sent]
 
     def recently_closed(self) -> bool:
         latest = db.session.scalar(
@@ -693,15 +675,12 @@ def write_step(
         upsert(ANSWERS, {"checkin_id": checkin.id, "item_id": recorded.item_id, **values},
                ("checkin_id", "item_id"), values)  # fmt: skip
 
-    status = checkin.status
-    if status is CheckInStatus.SENT and step.recorded:
-        status = CheckInStatus.IN_PROGRESS
-    changes: dict[str, Any] = {"state": {**checkin.state, **step.state.to_json()}}
-    if step.outcome is not None:
-        status = CheckInStatus.COMPLETED
-        changes["closed_at"] = now
+    changes: dict[str, Any] = {"state": new_state(checkin, step)}
+    status = new_status(checkin, step)
     if status is not checkin.status:
         changes["status"] = status
+    if status is CheckInStatus.COMPLETED:
+        changes["closed_at"] = now
     connection.execute(sa.update(CHECKINS).where(CHECKINS.c.id == checkin.id).values(**changes))
 
     safety = {m.text for m in step.messages if m.purpose == "safety"}
@@ -736,6 +715,19 @@ def write_step(
                 for result in step.outcome.scores.values()
             ],
         )
+
+
+def new_state(checkin: OpenCheckIn, step: engine.Step) -> dict[str, Any]:
+    """The engine's state, keeping what it does not know about (``opening_sent``)."""
+    return {**checkin.state, **step.state.to_json()}
+
+
+def new_status(checkin: OpenCheckIn, step: engine.Step) -> CheckInStatus:
+    if step.outcome is not None:
+        return CheckInStatus.COMPLETED
+    if checkin.status is CheckInStatus.SENT and step.recorded:
+        return CheckInStatus.IN_PROGRESS
+    return checkin.status
 
 
 def upsert(

@@ -306,7 +306,7 @@ class _Builder:
             if "when" in entry:
                 later = frozenset(e["id"] for e in entries) - set(items)
                 condition = self.condition(entry["when"], f"{where}: when", items, {}, later)
-                item = _replace(item, ask_when=condition)
+                item = replace(item, ask_when=condition)
             items[item_id] = item
         return items
 
@@ -342,7 +342,7 @@ class _Builder:
         max_length = entry.get("max_length", DEFAULT_TEXT_MAX_LENGTH)
         if item.required:
             self.problem(where, "a free-text item is always optional: remove required: true")
-        return _replace(item, max_length=max_length, required=False)
+        return replace(item, max_length=max_length, required=False)
 
     def build_numeric(self, item: Item, entry: dict[str, Any], where: str) -> Item:
         minimum, maximum = entry.get("min"), entry.get("max")
@@ -355,11 +355,11 @@ class _Builder:
         if minimum >= maximum:
             self.problem(where, f"min {minimum} must be below max {maximum}")
             return item
-        item = _replace(item, minimum=minimum, maximum=maximum)
+        item = replace(item, minimum=minimum, maximum=maximum)
         if item.type is ItemType.SCALE:
-            item = _replace(item, anchors=self.build_anchors(entry.get("anchors"), item, where))
+            item = replace(item, anchors=self.build_anchors(entry.get("anchors"), item, where))
         if "points" in entry:
-            item = _replace(item, point_ranges=self.build_ranges(entry["points"], item, where))
+            item = replace(item, point_ranges=self.build_ranges(entry["points"], item, where))
         return item
 
     def build_anchors(
@@ -443,7 +443,7 @@ class _Builder:
         if with_points and len(with_points) != len(options):
             missing = ", ".join(repr(o.code) for o in options if o.points is None)
             self.problem(where, f"every option needs points once one has them; missing: {missing}")
-        return _replace(item, options=tuple(options))
+        return replace(item, options=tuple(options))
 
     def build_yes_no(self, item: Item, entry: dict[str, Any], where: str) -> Item:
         points = entry.get("points")
@@ -459,7 +459,7 @@ class _Builder:
         ):
             self.problem(where, "points of a yes_no item must be {yes: n, no: n}")
             return item
-        return _replace(item, yes_points=points["yes"], no_points=points["no"])
+        return replace(item, yes_points=points["yes"], no_points=points["no"])
 
     # -- conditions -----------------------------------------------------------------------
     def condition(
@@ -845,7 +845,3 @@ def answer_problem(item: Item, answer: Any) -> str | None:
         if item.max_length is not None and len(answer) > item.max_length:
             return f"item {item.id!r} takes at most {item.max_length} characters"
     return None
-
-
-def _replace(item: Item, **changes: Any) -> Item:
-    return replace(item, **changes)

@@ -19,6 +19,15 @@ MESSAGES = table_of(Message)
 
 
 @dataclass(frozen=True)
+class Reply:
+    """A text sent back inside the webhook's TwiML answer."""
+
+    text: str
+    purpose: str
+    checkin_id: int | None = None
+
+
+@dataclass(frozen=True)
 class StoredInbound:
     id: int
     body: str
@@ -76,21 +85,21 @@ def store_replies(
     phone: str,
     service_phone: str | None,
     contact_id: int | None,
-    replies: Iterable[object],
+    replies: Iterable[Reply],
     at: datetime,
 ) -> None:
-    """Record the TwiML replies (each with text, purpose, checkin_id) sent for a message."""
+    """Record the TwiML replies sent in answer to a message."""
     rows = [
         {
             "direction": Direction.OUTBOUND,
             "status": MessageStatus.REPLIED,
             "phone": phone,
             "service_phone": service_phone,
-            "body": reply.text,  # type: ignore[attr-defined]
+            "body": reply.text,
             "contact_id": contact_id,
-            "checkin_id": reply.checkin_id,  # type: ignore[attr-defined]
+            "checkin_id": reply.checkin_id,
             "reply_to_id": inbound_id,
-            "purpose": reply.purpose,  # type: ignore[attr-defined]
+            "purpose": reply.purpose,
             "num_media": 0,
             "created_at": at,
         }
