@@ -135,6 +135,36 @@ CHECKIN_COLUMNS = (
 )
 
 
+LOCK_PHONE = (
+    sa.select(
+        CONTACTS.c.id,
+        CONTACTS.c.sms_consent,
+        sa.func.coalesce(PATIENTS.c.preferred_language, CAREGIVERS.c.preferred_language),
+        CONVERSATIONS.c.pending,
+        CONVERSATIONS.c.chosen_checkin_id,
+        sa.select(MESSAGE_ROWS.c.id)
+        .where(MESSAGE_ROWS.c.twilio_sid == sa.bindparam("sid"))
+        .scalar_subquery(),
+    )
+    .select_from(CONTACTS)
+    .outerjoin(PATIENTS, PATIENTS.c.id == CONTACTS.c.patient_id)
+    .outerjoin(CAREGIVERS, CAREGIVERS.c.id == CONTACTS.c.caregiver_id)
+    .outerjoin(CONVERSATIONS, CONVERSATIONS.c.contact_id == CONTACTS.c.id)
+    .where(CONTACTS.c.phone == sa.bindparam("phone"))
+    .with_for_update(of=CONTACTS)
+)
+
+OPEN_CHECKINS = (
+    sa.select(*CHECKIN_COLUMNS)
+    .join(VERSIONS, VERSIONS.c.id == CHECKINS.c.instrument_version_id)
+    .where(
+        CHECKINS.c.contact_id == sa.bindparam("contact_id"),
+        CHECKINS.c.status.in_(OPEN_STATUSES),
+    )
+    .order_by(CHECKINS.c.id)
+)
+
+
 def lock_phone(phone: str, message_sid: str) -> LockedPhone | None:
     """Lock the phone's contact row, so two texts from one phone wait for each other.
 
@@ -143,30 +173,11 @@ def lock_phone(phone: str, message_sid: str) -> LockedPhone | None:
     re-read after waiting for the lock, so rows joined here could be stale. On
     PostgreSQL both statements go straight to psycopg (``postgres.py``).
     """
-    earlier = (
-        sa.select(MESSAGE_ROWS.c.id).where(MESSAGE_ROWS.c.twilio_sid == message_sid)
-    ).scalar_subquery()
-    statement = (
-        sa.select(
-            CONTACTS.c.id,
-            CONTACTS.c.sms_consent,
-            sa.func.coalesce(PATIENTS.c.preferred_language, CAREGIVERS.c.preferred_language),
-            CONVERSATIONS.c.pending,
-            CONVERSATIONS.c.chosen_checkin_id,
-            earlier,
-        )
-        .select_from(CONTACTS)
-        .outerjoin(PATIENTS, PATIENTS.c.id == CONTACTS.c.patient_id)
-        .outerjoin(CAREGIVERS, CAREGIVERS.c.id == CONTACTS.c.caregiver_id)
-        .outerjoin(CONVERSATIONS, CONVERSATIONS.c.contact_id == CONTACTS.c.id)
-        .where(CONTACTS.c.phone == phone)
-        .with_for_update(of=CONTACTS)
-    )
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         locked = postgres.lock_phone(connection.connection.driver_connection, phone, message_sid)
         return None if locked is None else LockedPhone(*locked)
-    row = connection.execute(statement).first()
+    row = connection.execute(LOCK_PHONE, {"phone": phone, "sid": message_sid}).first()
     if row is None:
         return None
     contact_id, consent, language, pending, chosen, earlier_id = row
@@ -212,12 +223,7 @@ def open_checkin_rows(contact_id: int) -> list[OpenCheckIn]:
     if connection.dialect.name == "postgresql":
         driver = connection.connection.driver_connection
         return [OpenCheckIn(*row) for row in postgres.open_checkins(driver, contact_id)]
-    rows = connection.execute(
-        sa.select(*CHECKIN_COLUMNS)
-        .join(VERSIONS, VERSIONS.c.id == CHECKINS.c.instrument_version_id)
-        .where(CHECKINS.c.contact_id == contact_id, CHECKINS.c.status.in_(OPEN_STATUSES))
-        .order_by(CHECKINS.c.id)
-    )
+    rows = connection.execute(OPEN_CHECKINS, {"contact_id": contact_id})
     return [open_checkin_of(row) for row in rows]
 
 
