@@ -30,7 +30,28 @@ ENVIRONMENT_VARIABLES = (
     "PUBLIC_BASE_URL",
     "ENGAGE_PROMPTS_PATH",
     "CHECKIN_EXPIRY_HOURS",
+    "CHECKINS_PER_DAY",
+    "CHECKINS_PER_WEEK",
+    "REMINDER_AFTER_HOURS",
+    "DISPATCH_GRACE_HOURS",
+    "SEND_RATE_PER_SECOND",
+    "SEND_MAX_ATTEMPTS",
+    "SEND_LEASE_SECONDS",
+    "SCHEDULER_TICK_SECONDS",
+    "TWILIO_API_URL",
 )
+
+# Scheduling and sending settings, with their defaults and whether they are whole numbers.
+SCHEDULING_DEFAULTS: dict[str, tuple[float, bool]] = {
+    "CHECKINS_PER_DAY": (1, True),
+    "CHECKINS_PER_WEEK": (3, True),
+    "REMINDER_AFTER_HOURS": (4, False),
+    "DISPATCH_GRACE_HOURS": (6, False),
+    "SEND_RATE_PER_SECOND": (10, True),
+    "SEND_MAX_ATTEMPTS": (6, True),
+    "SEND_LEASE_SECONDS": (120, False),
+    "SCHEDULER_TICK_SECONDS": (15, False),
+}
 
 DEVELOPMENT_SECRET_KEY = "engage-development-only-not-secret"
 
@@ -88,6 +109,11 @@ def build_settings(
     settings["CHECKIN_EXPIRY_HOURS"] = positive_number(
         settings.get("CHECKIN_EXPIRY_HOURS", 24), "CHECKIN_EXPIRY_HOURS"
     )
+    for name, (default, whole) in SCHEDULING_DEFAULTS.items():
+        number = positive_number(settings.get(name, default), name)
+        if whole and number != int(number):
+            raise ConfigurationError(f"{name}={settings[name]!r} must be a whole number")
+        settings[name] = int(number) if whole else number
     settings.setdefault("PROMPT_FOLDERS", prompt_folders(settings.get("ENGAGE_PROMPTS_PATH")))
     settings["SESSION_COOKIE_HTTPONLY"] = True
     settings["SESSION_COOKIE_SAMESITE"] = "Lax"

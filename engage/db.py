@@ -118,6 +118,7 @@ def import_models() -> None:
     import engage.messaging.models  # noqa: F401
     import engage.network.models  # noqa: F401
     import engage.people.models  # noqa: F401
+    import engage.scheduling.models  # noqa: F401
     import engage.visits.models  # noqa: F401
 
 

@@ -30,6 +30,20 @@ class CheckInStatus(enum.StrEnum):
 OPEN_STATUSES = (CheckInStatus.SENT, CheckInStatus.IN_PROGRESS)
 
 
+class CloseReason(enum.StrEnum):
+    """Why a check-in was never sent, or closed unanswered: shown to staff."""
+
+    OPTED_OUT = "opted_out"
+    PAUSED = "paused"
+    NUMBER_UNUSABLE = "number_unusable"
+    LATE = "late"  # due longer ago than the grace window (the scheduler was down, or it waited)
+    DAILY_CAP = "daily_cap"
+    WEEKLY_CAP = "weekly_cap"
+    VISIT_CANCELLED = "visit_cancelled"
+    ENROLLMENT_ENDED = "enrollment_ended"
+    NO_ANSWER = "no_answer"  # expired after its window
+
+
 def opening_was_sent(state: dict[str, Any]) -> bool:
     """False while a check-in waits for another one on the same phone to end."""
     return bool(state.get("opening_sent", True))
@@ -54,6 +68,14 @@ class CheckIn(Base):
         sa.Index("ix_checkins_contact_id_status", "contact_id", "status"),
         sa.Index("ix_checkins_patient_id_opened_at", "patient_id", "opened_at"),
         sa.Index("ix_checkins_status_expires_at", "status", "expires_at"),
+        # A schedule opens one check-in per due time, however many dispatchers race for it.
+        sa.UniqueConstraint("enrollment_id", "due_at"),
+        sa.Index(
+            "ix_checkins_waiting",
+            "due_at",
+            postgresql_where=sa.text("status = 'due'"),
+            sqlite_where=sa.text("status = 'due'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +91,18 @@ class CheckIn(Base):
     opened_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # Scheduled check-ins: the enrollment and, for a pre-visit one, the visit it prepares.
+    enrollment_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("enrollments.id", ondelete="SET NULL")
+    )
+    visit_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("visits.id", ondelete="SET NULL"), index=True
+    )
+    # A due check-in is not opened before this (quiet hours at its due time).
+    not_before: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    # Why a check-in closed without being answered: see CloseReason.
+    close_reason: Mapped[str | None] = mapped_column(sa.String(32))
     # The conversation engine's state: current item, tries, items asked, red flags raised.
     state: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

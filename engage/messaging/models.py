@@ -20,12 +20,30 @@ class MessageStatus(enum.StrEnum):
     RECEIVED = "received"  # inbound, stored
     REPLIED = "replied"  # outbound, handed to Twilio inside the webhook's TwiML answer
     QUEUED = "queued"  # outbound, waiting in the outbox
+    SUBMITTING = "submitting"  # a sender is handing it to Twilio right now
+    ACCEPTED = "accepted"  # Twilio took it (its "queued" or "accepted")
     SENDING = "sending"
     SENT = "sent"
     DELIVERED = "delivered"
     UNDELIVERED = "undelivered"
     FAILED = "failed"
-    CANCELLED = "cancelled"  # never sent: consent withdrawn or its check-in closed
+    READ = "read"
+    CANCELLED = "cancelled"  # never sent: consent withdrawn, paused, or its check-in closed
+
+
+# How far along a message is; a delivery callback never moves a message back.
+STATUS_RANK = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SUBMITTING: 1,
+    MessageStatus.ACCEPTED: 2,
+    MessageStatus.SENDING: 3,
+    MessageStatus.SENT: 4,
+    MessageStatus.UNDELIVERED: 5,
+    MessageStatus.FAILED: 5,
+    MessageStatus.CANCELLED: 5,
+    MessageStatus.DELIVERED: 6,
+    MessageStatus.READ: 7,
+}
 
 
 class Message(Base):
@@ -41,6 +59,12 @@ class Message(Base):
             "id",
             postgresql_where=sa.text("status = 'queued'"),
             sqlite_where=sa.text("status = 'queued'"),
+        ),
+        sa.Index(
+            "ix_messages_submitting",
+            "claimed_at",
+            postgresql_where=sa.text("status = 'submitting'"),
+            sqlite_where=sa.text("status = 'submitting'"),
         ),
         sa.Index(
             "ix_messages_stranger_phone",
@@ -75,4 +99,35 @@ class Message(Base):
     purpose: Mapped[str | None] = mapped_column(sa.String(32))
     num_media: Mapped[int] = mapped_column(default=0, server_default="0")
     error_code: Mapped[str | None] = mapped_column(sa.String(16))
+    error_message: Mapped[str | None] = mapped_column(sa.String(500))
+    # The outbox: hand-over attempts, when to try again, and who holds it now.
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    sent_at: Mapped[datetime | None]
+    status_changed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MessageStatusEvent(Base):
+    """Each delivery status Twilio reported for a message, as it arrived."""
+
+    __tablename__ = "message_status_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(sa.String(32))
+    error_code: Mapped[str | None] = mapped_column(sa.String(16))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SendWindow(Base):
+    """Messages handed to Twilio in one second, shared by every sender process."""
+
+    __tablename__ = "send_windows"
+
+    second: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    used: Mapped[int] = mapped_column(default=0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -57,6 +57,13 @@ class Center(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     time_zone: Mapped[str] = mapped_column(sa.String(64))
     family_phone: Mapped[str | None] = mapped_column(sa.String(16))
+    # No scheduled message reaches a family between these local times.
+    quiet_hours_start: Mapped[time] = mapped_column(
+        sa.Time, default=time(21, 0), server_default="21:00:00"
+    )
+    quiet_hours_end: Mapped[time] = mapped_column(
+        sa.Time, default=time(8, 0), server_default="08:00:00"
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     network: Mapped[Network] = relationship(back_populates="centers")

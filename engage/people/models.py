@@ -179,6 +179,11 @@ class Contact(Base):
     )
     # PAUSE 7 by SMS: no new check-ins before this time.
     paused_until: Mapped[datetime | None]
+    # Twilio said the number cannot take SMS (invalid, not mobile, landline): never sent to.
+    unusable_since: Mapped[datetime | None]
+    unusable_reason: Mapped[str | None] = mapped_column(sa.String(100))
+    # Consecutive "unreachable" failures (30003, 30005); reset by a delivered message.
+    unreachable_failures: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     patient: Mapped[Patient | None] = relationship(back_populates="contacts")

@@ -1,0 +1,1 @@
+"""Enrollments and their schedules, and the dispatcher that opens due check-ins."""
