@@ -54,6 +54,7 @@ class ConsentMethod(enum.StrEnum):
     STAFF = "staff"
     IMPORT = "import"
     APP = "app"
+    CARRIER = "carrier"  # Twilio reported that the recipient replied STOP to the carrier (21610)
 
 
 class Patient(Base):

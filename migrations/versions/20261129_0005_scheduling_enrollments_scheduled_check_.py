@@ -81,6 +81,10 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f('fk_checkins_visit_id_visits'), 'visits', ['visit_id'], ['id'], ondelete='SET NULL')
         batch_op.create_foreign_key(batch_op.f('fk_checkins_enrollment_id_enrollments'), 'enrollments', ['enrollment_id'], ['id'], ondelete='SET NULL')
 
+    with op.batch_alter_table('consent_changes', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_consent_changes_consent_method'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_consent_changes_consent_method'), "method IN ('keyword', 'staff', 'import', 'app', 'carrier')")
+
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('unusable_since', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('unusable_reason', sa.String(length=100), nullable=True))
@@ -118,6 +122,10 @@ def downgrade():
         batch_op.drop_column('unreachable_failures')
         batch_op.drop_column('unusable_reason')
         batch_op.drop_column('unusable_since')
+
+    with op.batch_alter_table('consent_changes', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_consent_changes_consent_method'), type_='check')
+        batch_op.create_check_constraint(op.f('ck_consent_changes_consent_method'), "method IN ('keyword', 'staff', 'import', 'app')")
 
     with op.batch_alter_table('checkins', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_checkins_enrollment_id_enrollments'), type_='foreignkey')
