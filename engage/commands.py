@@ -15,6 +15,7 @@ from engage.instruments.cli import instruments_cli
 from engage.network.cli import center_cli, network_cli
 from engage.people.cli import caregiver_cli, patient_cli
 from engage.scheduler import scheduler_command, serve_command
+from engage.scheduling.cli import enroll_cli, visit_cli
 
 engage_cli = AppGroup("engage", help="Run and administer engage.")
 for command in (
@@ -26,6 +27,8 @@ for command in (
     instruments_cli,
     checkin_cli,
     chat_command,
+    enroll_cli,
+    visit_cli,
     serve_command,
     scheduler_command,
 ):

@@ -31,18 +31,43 @@ log = logging.getLogger("engage.scheduler")
 
 @dataclass(frozen=True)
 class SystemJob:
-    """A periodic job: ``run`` is called inside an app context and one unit of work."""
+    """A periodic job, called inside an app context; it opens its own units of work.
+
+    ``every_seconds`` None: every SCHEDULER_TICK_SECONDS.
+    """
 
     id: str
     run: Callable[[], object]
-    every_seconds: int
+    every_seconds: float | None = None
+
+
+def open_due_checkins() -> None:
+    """Open the check-ins that schedules say are due, and start those that waited."""
+    from engage.scheduling.jobs import dispatch_due_checkins
+
+    dispatch_due_checkins()
+
+
+def send_outbox() -> None:
+    """Hand queued messages to Twilio (nothing leaves the machine without Twilio settings)."""
+    from engage.messaging.sender import send_outbox as send
+
+    send()
+
+
+def send_reminders() -> None:
+    """Remind once about a check-in nobody has answered."""
+    from engage.scheduling.jobs import remind_unanswered
+
+    remind_unanswered()
 
 
 def expire_stale_checkins() -> None:
     """Close check-ins whose answering window has passed (expired or missed)."""
     from engage.conversations.services import expire_stale_checkins as expire
 
-    closed = expire()
+    with unit_of_work():
+        closed = expire()
     if closed:
         log.info("closed %d check-in(s) past their window", closed)
 
@@ -50,17 +75,19 @@ def expire_stale_checkins() -> None:
 # Every periodic job of the service, with a stable id named after its function.
 # Capabilities that need time-driven work add their job here.
 SYSTEM_JOBS: tuple[SystemJob, ...] = (
+    SystemJob(id="open_due_checkins", run=open_due_checkins),
+    SystemJob(id="send_outbox", run=send_outbox),
+    SystemJob(id="send_reminders", run=send_reminders, every_seconds=300),
     SystemJob(id="expire_stale_checkins", run=expire_stale_checkins, every_seconds=300),
 )
 
 
 def run_system_job(app: Flask, job: SystemJob) -> None:
-    """Run one job in its own app context; commit once, or roll back and log."""
+    """Run one job in its own app context; log a failure and leave the next run to retry."""
     started = time.monotonic()
     with app.app_context():
         try:
-            with unit_of_work():
-                job.run()
+            job.run()
         except Exception:
             log.exception("job %s failed", job.id)
             return
@@ -69,11 +96,12 @@ def run_system_job(app: Flask, job: SystemJob) -> None:
 
 def build_scheduler(app: Flask, jobs: Sequence[SystemJob] = SYSTEM_JOBS) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=UTC)
+    tick = float(app.config.get("SCHEDULER_TICK_SECONDS", 15))
     for job in jobs:
         scheduler.add_job(
             run_system_job,
             "interval",
-            seconds=job.every_seconds,
+            seconds=job.every_seconds or tick,
             args=[app, job],
             id=job.id,
             name=job.id,

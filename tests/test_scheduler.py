@@ -1,4 +1,4 @@
-"""System jobs run in an app context, commit once, and the scheduler process stops cleanly."""
+"""System jobs run in an app context with their own units of work; the process stops cleanly."""
 
 import logging
 import signal
@@ -6,7 +6,7 @@ import time
 
 import sqlalchemy as sa
 
-from engage.db import db
+from engage.db import db, unit_of_work
 from engage.network.models import Network
 from engage.scheduler import SYSTEM_JOBS, SystemJob, run_system_job
 from tests.processes import development_environ, start_flask
@@ -19,7 +19,8 @@ def test_job_ids_are_unique():
 
 def test_a_job_runs_in_an_app_context_and_commits(app, session):
     def add_network():
-        db.session.add(Network(slug="from-a-job", name="Job"))
+        with unit_of_work():
+            db.session.add(Network(slug="from-a-job", name="Job"))
 
     run_system_job(app, SystemJob(id="add_network", run=add_network, every_seconds=60))
     assert session.scalar(sa.select(Network.name).where(Network.slug == "from-a-job")) == "Job"
@@ -27,9 +28,10 @@ def test_a_job_runs_in_an_app_context_and_commits(app, session):
 
 def test_a_failing_job_rolls_back_and_is_logged(app, session, caplog):
     def add_then_fail():
-        db.session.add(Network(slug="half-done", name="Half"))
-        db.session.flush()
-        raise RuntimeError("boom")
+        with unit_of_work():
+            db.session.add(Network(slug="half-done", name="Half"))
+            db.session.flush()
+            raise RuntimeError("boom")
 
     with caplog.at_level(logging.ERROR, logger="engage.scheduler"):
         run_system_job(app, SystemJob(id="add_then_fail", run=add_then_fail, every_seconds=60))

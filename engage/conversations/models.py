@@ -40,6 +40,7 @@ class CloseReason(enum.StrEnum):
     DAILY_CAP = "daily_cap"
     WEEKLY_CAP = "weekly_cap"
     VISIT_CANCELLED = "visit_cancelled"
+    VISIT_MOVED = "visit_moved"  # a new check-in is scheduled for the new time
     ENROLLMENT_ENDED = "enrollment_ended"
     NO_ANSWER = "no_answer"  # expired after its window
 

@@ -42,6 +42,8 @@ REPLIES: Mapping[str, Mapping[str, str]] = {
         "which_choice": "{number} for {name}",
         "about": "This check-in is about {name}.",
         "now_about": "Now a check-in about {name}.",
+        "reminder": "Reminder: your check-in is still open. Reply when you can, or STOP to end.",
+        "reminder_about": "Reminder: {name}'s check-in is still open. Reply when you can.",
     },
     "es": {
         "opted_out": (
@@ -76,6 +78,10 @@ REPLIES: Mapping[str, Mapping[str, str]] = {
         "which_choice": "{number} para {name}",
         "about": "Este control es sobre {name}.",
         "now_about": "Ahora un control sobre {name}.",
+        "reminder": "Recordatorio: su control sigue abierto. Responda cuando pueda, o STOP.",
+        "reminder_about": (
+            "Recordatorio: el control de {name} sigue abierto. Responda cuando pueda."
+        ),
     },
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -31,6 +32,9 @@ from engage.people.services import (
     link_caregiver,
     record_consent,
 )
+from engage.scheduling.models import Enrollment, ScheduleKind
+from engage.scheduling.schedules import Schedule
+from engage.scheduling.services import enroll
 from engage.visits.models import Visit
 
 NETWORK = ("demo", "Demo Learning Network")
@@ -241,6 +245,44 @@ def seed_demo(today: date | None = None) -> Counter[str]:
                 may_answer_as_proxy=proxy,
             )
     db.session.flush()
+    added += ensure_enrollments(patients.values())
+    return added
+
+
+def demo_schedules(time_zone: str) -> list[tuple[str, Schedule]]:
+    """Every demo patient answers the symptom check-in weekly, Mondays at 18:00 their time,
+    and the pre-visit questions two days before each visit."""
+    return [
+        (
+            "ibd-symptoms",
+            Schedule(
+                kind=ScheduleKind.RECURRING,
+                time_zone=time_zone,
+                weekdays=("mon",),
+                local_time=time(18, 0),
+            ),
+        ),
+        (
+            "previsit",
+            Schedule(
+                kind=ScheduleKind.BEFORE_VISIT, time_zone=time_zone, minutes_before_visit=2 * 1440
+            ),
+        ),
+    ]
+
+
+def ensure_enrollments(patients: Iterable[Patient]) -> Counter[str]:
+    added: Counter[str] = Counter()
+    for patient in patients:
+        enrolled = set(
+            db.session.scalars(
+                sa.select(Enrollment.instrument_id).where(Enrollment.patient_id == patient.id)
+            )
+        )
+        for instrument_id, schedule in demo_schedules(patient.effective_time_zone):
+            if instrument_id not in enrolled:
+                enroll(patient, instrument_id, schedule)
+                added["enrollments"] += 1
     return added
 
 
