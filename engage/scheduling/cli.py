@@ -92,6 +92,9 @@ def build_schedule(time_zone: str, **options: Any) -> Schedule:
     at_text = options.get("at_time")
     if not at_text:
         raise InvalidInput("at", "", "a recurring schedule needs --at HH:MM (local time)")
+    every_weeks = int(options.get("every_weeks") or 1)
+    if every_weeks > 1 and starts is None:
+        starts = datetime.now(zone).date()  # count the weeks from this one
     weekdays = None
     if kind == "weekly":
         weekdays = parse_weekdays(options["weekly"])
@@ -101,7 +104,7 @@ def build_schedule(time_zone: str, **options: Any) -> Schedule:
         kind=ScheduleKind.RECURRING,
         time_zone=time_zone,
         weekdays=weekdays,
-        every_weeks=int(options.get("every_weeks") or 1),
+        every_weeks=every_weeks,
         local_time=parse_local_time(at_text),
         starts_on=starts,
         ends_on=ends,

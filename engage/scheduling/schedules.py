@@ -17,9 +17,16 @@ check-in is never skipped nor sent twice:
 APScheduler 3.11 does not keep to this by itself. ``CronTrigger`` compares wall
 times: for 02:30 on the spring-forward day it returns the nonexistent 02:30
 (which is 03:30 daylight time), yet asked at 03:10 it skips to the next day; on
-the fall-back day it returns 01:30 twice, an hour apart. ``CalendarIntervalTrigger``
-drops the day whose time falls in the gap. So a trigger here only answers which
-local date is next, and the moment on that date is ours (``_occurrence``).
+the fall-back day it returns 01:30 twice, an hour apart. So a ``CronTrigger`` here
+only answers which local date is next, and the moment on that date is ours
+(``_occurrence``).
+
+Every N weeks is those dates kept when a multiple of N whole weeks separates
+their Monday from the Monday of ``starts_on``'s week. Not ``CalendarIntervalTrigger``:
+it drops the day whose time falls in the gap, takes one weekday only, and asked
+without a previous fire time returns its start date whatever the time, so the
+next date would be a walk from ``starts_on``. Nor cron's ``week="*/2"``: ISO
+week numbers restart after week 52 or 53, so two weeks in a row can both match.
 """
 
 from __future__ import annotations
@@ -272,7 +279,8 @@ def _next_recurring(schedule: Schedule, after: datetime) -> datetime | None:
         if ends_on is not None and found > ends_on:
             return None
         due = _occurrence(found, at, zone)
-        # Strictly later instants only: a repeated hour cannot give a second due time.
+        # Only where a zone dropped a whole date (Pacific/Apia, 30 December 2011) can two
+        # dates share one instant; that instant is then due once.
         if due > after:
             return due
         day = found + timedelta(days=1)
