@@ -6,8 +6,10 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from engage.db import db
+from engage.db import db, utcnow
 from engage.instruments.loader import Library, parse_instrument
 from engage.instruments.model import Instrument
 from engage.instruments.models import InstrumentVersion
@@ -26,22 +28,31 @@ def get_instrument(instrument_id: str) -> Instrument:
 
 
 def record_instrument_version(instrument: Instrument) -> InstrumentVersion:
-    """The stored row for exactly this content; added the first time it is used."""
-    row = db.session.scalar(
-        sa.select(InstrumentVersion).where(
-            InstrumentVersion.content_hash == instrument.content_hash
-        )
+    """The stored row for exactly this content; added the first time it is used.
+
+    Several scheduler processes may use a new version at the same moment: the
+    insert yields to whichever wrote it first instead of failing.
+    """
+    by_hash = sa.select(InstrumentVersion).where(
+        InstrumentVersion.content_hash == instrument.content_hash
     )
+    row = db.session.scalar(by_hash)
     if row is None:
-        row = InstrumentVersion(
-            instrument_id=instrument.id,
-            version=instrument.version,
-            content_hash=instrument.content_hash,
-            source=instrument.source,
-            file_name=instrument.path.rsplit("/", 1)[-1],
+        connection = db.session.connection()
+        insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(
+            insert(InstrumentVersion)
+            .values(
+                instrument_id=instrument.id,
+                version=instrument.version,
+                content_hash=instrument.content_hash,
+                source=instrument.source,
+                file_name=instrument.path.rsplit("/", 1)[-1],
+                first_used_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["content_hash"])
         )
-        db.session.add(row)
-        db.session.flush()
+        row = db.session.scalars(by_hash).one()
     return row
 
 

@@ -1,0 +1,304 @@
+"""Benchmark: 100,000 enrollments due in the same minute, opened by the dispatcher.
+
+Measures, in one run and on the same database server:
+- engage's dispatcher (``open_due_checkins`` batches, one or more scheduler processes
+  sharing the rows with SKIP LOCKED): time from the due moment until every check-in
+  and its first messages are in the outbox; rows/s; peak RSS of each process;
+  then checks that no due check-in was dropped and none written twice;
+- the limit: a plain bulk INSERT of as many outbox-like rows (``dispatch_baselines``);
+- the obvious alternative: APScheduler with one job per enrollment in its
+  SQLAlchemyJobStore, with its default misfire grace and with a raised one.
+
+    .venv/bin/python bench/dispatch.py --backend both --enrollments 100000
+
+Benchmarks are not tests: nothing here runs under pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.dispatch_baselines import (  # noqa: E402
+    apscheduler_one_job_per_enrollment,
+    bulk_insert_rate,
+)
+
+POSTGRES = os.environ.get("ENGAGE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def daytime_zone(now: datetime) -> str:
+    """A fixed-offset zone where it is early afternoon now: quiet hours stay on, and do not bite."""
+    offset = (13 - now.hour) % 24
+    offset = offset - 24 if offset > 12 else offset
+    # Etc/GMT signs are inverted: Etc/GMT+5 is UTC-5.
+    return "Etc/GMT" + ("" if offset == 0 else f"{-offset:+d}")
+
+
+def create_database(backend: str, folder: str) -> tuple[str, Any]:
+    if backend == "sqlite":
+        path = Path(folder) / "dispatch.sqlite3"
+        return f"sqlite:///{path}", None
+    name = f"bench_dispatch_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(
+        POSTGRES.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES.rsplit("/", 1)[0] + "/" + name
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return url, drop
+
+
+def environ_for(url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ENGAGE_ENV": "development",
+        "DATABASE_URL": url,
+        "CHECKINS_PER_DAY": "1",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def seed(url: str, enrollments: int, due: datetime) -> None:
+    """Migrate, then write patients, phones and enrollments all due at ``due``, in bulk."""
+    from flask_migrate import upgrade
+
+    from engage import create_app
+    from engage.db import db, table_of, unit_of_work
+    from engage.network.models import Network
+    from engage.network.services import add_center
+    from engage.people.models import Contact, Patient
+    from engage.scheduling.models import Enrollment
+
+    app = create_app({"DATABASE_URL": url, "ENGAGE_ENV": "development"})
+    zone = daytime_zone(due)
+    local_time = due.astimezone(ZoneInfo(zone)).time().replace(second=0, microsecond=0)
+    with app.app_context():
+        upgrade()
+        with unit_of_work():
+            network = Network(slug="bench", name="Bench")
+            db.session.add(network)
+            center = add_center(network, code="BENCH", name="Bench", time_zone=zone)
+            db.session.flush()
+            connection = db.session.connection()
+            now = datetime.now(UTC)
+            connection.execute(
+                sa.insert(table_of(Patient)),
+                [
+                    {
+                        "center_id": center.id,
+                        "mrn": f"B-{n}",
+                        "given_name": "Pat",
+                        "family_name": f"N{n}",
+                        "date_of_birth": date(2010, 1, 1),
+                        "diagnosis": "crohns_disease",
+                        "preferred_language": "en",
+                        "created_at": now,
+                    }
+                    for n in range(enrollments)
+                ],
+            )
+            patient_ids = list(db.session.scalars(sa.select(Patient.id).order_by(Patient.id)))
+            connection.execute(
+                sa.insert(table_of(Contact)),
+                [
+                    {
+                        "phone": f"+1617{n:07d}",
+                        "patient_id": patient_id,
+                        "sms_consent": "granted",
+                        "created_at": now,
+                    }
+                    for n, patient_id in enumerate(patient_ids)
+                ],
+            )
+            contact_ids = list(db.session.scalars(sa.select(Contact.id).order_by(Contact.id)))
+            connection.execute(
+                sa.insert(table_of(Enrollment)),
+                [
+                    {
+                        "patient_id": patient_id,
+                        "instrument_id": "ibd-symptoms",
+                        "contact_id": contact_id,
+                        "respondent_role": "self",
+                        "status": "active",
+                        "time_zone": zone,
+                        "kind": "recurring",
+                        "every_weeks": 1,
+                        "local_time": local_time,
+                        "next_due_at": due,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for patient_id, contact_id in zip(patient_ids, contact_ids, strict=True)
+                ],
+            )
+        db.engine.dispose()
+
+
+def dispatch_until_done() -> None:
+    """One scheduler process's share: claim batches until nothing is due (``--worker``)."""
+    import resource
+
+    from engage import create_app
+    from engage.db import unit_of_work, utcnow
+    from engage.scheduling.dispatcher import open_due_checkins
+
+    app = create_app()
+    with app.app_context():
+        started = time.perf_counter()
+        claimed = 0
+        while True:
+            with unit_of_work():
+                report = open_due_checkins(utcnow(), 500)
+            claimed += report.claimed
+            if report.claimed == 0:
+                break
+        seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"claimed": claimed, "seconds": seconds, "peak_rss_mib": peak}))
+
+
+def run_dispatchers(url: str, processes: int) -> dict[str, Any]:
+    env = environ_for(url)
+    started = time.perf_counter()
+    workers = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--worker"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    results = []
+    for worker in workers:
+        output, _ = worker.communicate()
+        if worker.returncode != 0:
+            raise RuntimeError(f"dispatcher process failed: {output}")
+        results.append(json.loads(output.strip().splitlines()[-1]))
+    return {"seconds": time.perf_counter() - started, "workers": results}
+
+
+def verify(url: str, enrollments: int, due: datetime) -> dict[str, int]:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as connection:
+        scalar = connection.execute
+        checkins = scalar(sa.text("SELECT count(*) FROM checkins")).scalar_one()
+        distinct = scalar(
+            sa.text("SELECT count(DISTINCT enrollment_id) FROM checkins")
+        ).scalar_one()
+        opened = scalar(sa.text("SELECT count(*) FROM checkins WHERE status = 'sent'")).scalar_one()
+        messages = scalar(
+            sa.text("SELECT count(*) FROM messages WHERE status = 'queued'")
+        ).scalar_one()
+        per_checkin = scalar(
+            sa.text(
+                "SELECT count(*) FROM (SELECT checkin_id FROM messages GROUP BY checkin_id "
+                "HAVING count(*) <> 2) AS odd"
+            )
+        ).scalar_one()
+        still_due = scalar(
+            sa.text("SELECT count(*) FROM enrollments WHERE next_due_at <= :due"), {"due": due}
+        ).scalar_one()
+    engine.dispose()
+    return {
+        "checkins": checkins,
+        "dropped": enrollments - distinct + still_due,
+        "duplicated": checkins - distinct,
+        "opened": opened,
+        "messages": messages,
+        "checkins_without_exactly_two_messages": per_checkin,
+    }
+
+
+def measure_ours(backend: str, enrollments: int, processes: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        url, drop = create_database(backend, folder)
+        try:
+            due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+            seed(url, enrollments, due)
+            while datetime.now(UTC) < due:
+                time.sleep(0.05)
+            run = run_dispatchers(url, processes)
+            checks = verify(url, enrollments, due)
+        finally:
+            if drop:
+                drop()
+    return {
+        "rows_per_s": enrollments / run["seconds"],
+        "seconds": run["seconds"],
+        "peak_rss_mib": max(w["peak_rss_mib"] for w in run["workers"]),
+        "claimed_by_process": [w["claimed"] for w in run["workers"]],
+        **checks,
+    }
+
+
+def scratch_url(backend: str, folder: str) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{Path(folder) / 'baseline.sqlite3'}"
+    return POSTGRES
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["postgresql", "sqlite", "both"], default="both")
+    parser.add_argument("--enrollments", type=int, default=100_000)
+    parser.add_argument("--apscheduler-jobs", type=int, default=None)
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        return dispatch_until_done()
+    backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
+    jobs = args.apscheduler_jobs or args.enrollments
+    print(f"# dispatch benchmark {date.today()} — {args.enrollments} enrollments due at once")
+    for backend in backends:
+        with tempfile.TemporaryDirectory() as folder:
+            limit = bulk_insert_rate(scratch_url(backend, folder), args.enrollments)
+        print(f"\n## {backend}\nbulk INSERT (limit): {json.dumps(limit, default=str)}")
+        ours = {}
+        for processes in [1, 2] if backend == "postgresql" else [1]:
+            ours[processes] = measure_ours(backend, args.enrollments, processes)
+            print(f"engage, {processes} process(es): {json.dumps(ours[processes], default=str)}")
+        with tempfile.TemporaryDirectory() as folder:
+            default_grace = apscheduler_one_job_per_enrollment(scratch_url(backend, folder), jobs)
+        print(f"APScheduler one job each, default grace: {json.dumps(default_grace, default=str)}")
+        with tempfile.TemporaryDirectory() as folder:
+            raised = apscheduler_one_job_per_enrollment(
+                scratch_url(backend, folder), jobs, misfire_grace_time=3600
+            )
+        print(f"APScheduler one job each, grace 3600 s: {json.dumps(raised, default=str)}")
+        best = max(ours.values(), key=lambda r: r["rows_per_s"])
+        limit_rate = float(limit.get("rows_per_s") or limit.get("rate") or 0)
+        aps_rate = float(raised.get("jobs_per_s") or raised.get("rate") or 0)
+        print(
+            f"ratios: engage/bulk insert = {best['rows_per_s'] / limit_rate:.2f}; "
+            f"engage/APScheduler = {best['rows_per_s'] / aps_rate:.1f}"
+            if limit_rate and aps_rate
+            else "ratios: (baseline figures missing)"
+        )
+
+
+if __name__ == "__main__":
+    main()
