@@ -24,7 +24,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engage.conversations import engine
@@ -41,6 +40,7 @@ from engage.instruments.services import get_instrument, record_instrument_versio
 from engage.messaging.models import Direction, Message, MessageStatus
 from engage.network.models import Center
 from engage.people.models import Caregiver, CaregiverLink, ConsentState, Contact, Patient
+from engage.scheduling import postgres
 from engage.scheduling.models import Enrollment, EnrollmentStatus, ScheduleKind
 from engage.scheduling.quiet_hours import quiet_until
 from engage.scheduling.schedules import Schedule, next_due
@@ -236,7 +236,10 @@ def open_due_checkins(now: datetime, batch_size: int = 500) -> DispatchReport:
         )
     decide_all(candidates, now, limits)
     write_new_checkins(candidates, now, limits, report)
-    connection.execute(ADVANCE_ENROLLMENT, advances)
+    if connection.dialect.name == "postgresql":
+        postgres.advance_enrollments(driver(connection), advances, now)
+    else:
+        connection.execute(ADVANCE_ENROLLMENT, advances)
     return report
 
 
@@ -517,12 +520,15 @@ def write_new_checkins(
         )
         count(report, candidate)
     connection = db.session.connection()
-    insert = dialect_insert(connection)(CHECKINS).on_conflict_do_nothing(
-        index_elements=["enrollment_id", "due_at"]
-    )
-    inserted = connection.execute(
-        insert.returning(CHECKINS.c.id, CHECKINS.c.enrollment_id, CHECKINS.c.due_at), rows
-    ).all()
+    if connection.dialect.name == "postgresql":
+        inserted = postgres.insert_checkins(driver(connection), rows, now)
+    else:
+        insert = sqlite_insert(CHECKINS).on_conflict_do_nothing(
+            index_elements=["enrollment_id", "due_at"]
+        )
+        inserted = connection.execute(
+            insert.returning(CHECKINS.c.id, CHECKINS.c.enrollment_id, CHECKINS.c.due_at), rows
+        ).all()
     ids = {(enrollment_id, due_at): checkin_id for checkin_id, enrollment_id, due_at in inserted}
     for candidate in candidates:
         candidate.checkin_id = ids.get((candidate.enrollment_id, candidate.due_at))
@@ -640,7 +646,16 @@ def queue_openings(started: Iterable[Candidate], now: datetime, openings: Openin
             }
             for message in messages
         )
-    db.session.connection().execute(sa.insert(MESSAGES), rows)
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        postgres.insert_messages(driver(connection), rows, now)
+    else:
+        connection.execute(sa.insert(MESSAGES), rows)
+
+
+def driver(connection: sa.Connection) -> Any:
+    """The psycopg connection under SQLAlchemy's, in the same transaction."""
+    return connection.connection.driver_connection
 
 
 def caregivers_of_several(caregiver_ids: Iterable[int]) -> set[int]:
@@ -655,7 +670,3 @@ def caregivers_of_several(caregiver_ids: Iterable[int]) -> set[int]:
         .having(sa.func.count() > 1)
     )
     return {row[0] for row in rows}
-
-
-def dialect_insert(connection: sa.Connection) -> Any:
-    return postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
