@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 from engage.conversations.cli import chat_command, checkin_cli
 from engage.demo.cli import demo_command
 from engage.instruments.cli import instruments_cli
+from engage.messaging.cli import outbox_command
 from engage.network.cli import center_cli, network_cli
 from engage.people.cli import caregiver_cli, patient_cli
 from engage.scheduler import scheduler_command, serve_command
@@ -29,6 +30,7 @@ for command in (
     chat_command,
     enroll_cli,
     visit_cli,
+    outbox_command,
     serve_command,
     scheduler_command,
 ):

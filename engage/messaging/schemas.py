@@ -18,3 +18,15 @@ class InboundSmsSchema(Schema):
     NumMedia = fields.Integer(load_default=0, validate=validate.Range(min=0, max=100))
     OptOutType = fields.String(load_default=None, validate=validate.Length(max=16))
     AccountSid = fields.String(load_default=None)
+
+
+class StatusCallbackSchema(Schema):
+    """Twilio's message status callback; the many other fields it sends are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    MessageSid = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    MessageStatus = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    ErrorCode = fields.String(load_default=None, validate=validate.Length(max=16))
+    AccountSid = fields.String(load_default=None, validate=validate.Length(max=64))

@@ -1,4 +1,4 @@
-"""``POST /twilio/sms``: Twilio's inbound-message webhook."""
+"""Twilio's webhooks: ``POST /twilio/sms`` (inbound messages), ``POST /twilio/status``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from engage.conversations.services import InboundSms, handle_inbound, replay, store_unhandled
 from engage.db import db, unit_of_work
 from engage.errors import describe_problems
-from engage.messaging.schemas import InboundSmsSchema
+from engage.messaging.schemas import InboundSmsSchema, StatusCallbackSchema
+from engage.messaging.sender import record_delivery_status
 from engage.messaging.twilio_adapter import is_trusted, twiml
 
 bp = Blueprint("messaging", __name__, url_prefix="/twilio")
@@ -19,22 +20,19 @@ log = logging.getLogger("engage.messaging")
 
 TWIML = "application/xml"
 INBOUND_SMS = InboundSmsSchema()
+STATUS_CALLBACK = StatusCallbackSchema()
 SORRY = "Sorry, something went wrong on our side. Your message was kept; please try again later."
 
 
 @bp.post("/sms")
 def inbound_sms() -> Response:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if not is_trusted(app, request):
-        log.warning("refused an unsigned or wrongly signed request to %s", request.path)
-        return Response(
-            "Forbidden: missing or invalid X-Twilio-Signature\n", 403, mimetype="text/plain"
-        )
+    refused = refusal()
+    if refused is not None:
+        return refused
     try:
         fields = INBOUND_SMS.load(request.form)
     except ValidationError as error:
-        problems = "; ".join(describe_problems(error.messages))
-        return Response(f"Bad Request: {problems}\n", 400, mimetype="text/plain")
+        return bad_request(error)
     sms = InboundSms(
         message_sid=fields["MessageSid"],
         from_phone=without_nul(fields["From"]),
@@ -55,6 +53,48 @@ def inbound_sms() -> Response:
         db.session.rollback()
         replies = keep_unhandled(sms)
     return Response(twiml(replies), 200, mimetype=TWIML)
+
+
+@bp.post("/status")
+def status_callback() -> Response:
+    """Record a delivery status Twilio reports for one of our outbound messages."""
+    refused = refusal()
+    if refused is not None:
+        return refused
+    try:
+        fields = STATUS_CALLBACK.load(request.form)
+    except ValidationError as error:
+        return bad_request(error)
+    with unit_of_work():
+        update = record_delivery_status(
+            fields["MessageSid"], fields["MessageStatus"], fields["ErrorCode"]
+        )
+    if update is None:
+        # Not one of our messages (or deleted since): a success all the same, or Twilio
+        # would keep trying.
+        log.info(
+            "status %r for unknown message %s ignored",
+            fields["MessageStatus"],
+            fields["MessageSid"],
+        )
+        return Response("", 200, mimetype="text/plain")
+    return Response(status=204)
+
+
+def refusal() -> Response | None:
+    """A 403 for a request not signed by Twilio, or None."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if is_trusted(app, request):
+        return None
+    log.warning("refused an unsigned or wrongly signed request to %s", request.path)
+    return Response(
+        "Forbidden: missing or invalid X-Twilio-Signature\n", 403, mimetype="text/plain"
+    )
+
+
+def bad_request(error: ValidationError) -> Response:
+    problems = "; ".join(describe_problems(error.messages))
+    return Response(f"Bad Request: {problems}\n", 400, mimetype="text/plain")
 
 
 def keep_unhandled(sms: InboundSms) -> list[str]:

@@ -520,6 +520,7 @@ def write_new_checkins(
         )
         count(report, candidate)
     connection = db.session.connection()
+    inserted: Sequence[Any]
     if connection.dialect.name == "postgresql":
         inserted = postgres.insert_checkins(driver(connection), rows, now)
     else:
@@ -529,7 +530,9 @@ def write_new_checkins(
         inserted = connection.execute(
             insert.returning(CHECKINS.c.id, CHECKINS.c.enrollment_id, CHECKINS.c.due_at), rows
         ).all()
-    ids = {(enrollment_id, due_at): checkin_id for checkin_id, enrollment_id, due_at in inserted}
+    ids: dict[tuple[int | None, datetime], int] = {
+        (enrollment_id, due_at): checkin_id for checkin_id, enrollment_id, due_at in inserted
+    }
     for candidate in candidates:
         candidate.checkin_id = ids.get((candidate.enrollment_id, candidate.due_at))
     queue_openings(
