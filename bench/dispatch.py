@@ -156,8 +156,8 @@ def seed(url: str, enrollments: int, due: datetime) -> None:
         db.engine.dispose()
 
 
-def dispatch_until_done() -> None:
-    """One scheduler process's share: claim batches until nothing is due (``--worker``)."""
+def dispatch_until_done(due: datetime) -> None:
+    """One scheduler process's share: from ``due``, claim batches until nothing is due."""
     import resource
 
     from engage import create_app
@@ -166,6 +166,8 @@ def dispatch_until_done() -> None:
 
     app = create_app()
     with app.app_context():
+        while datetime.now(UTC) < due:  # started and warm before the due moment, like a scheduler
+            time.sleep(0.01)
         started = time.perf_counter()
         claimed = 0
         while True:
@@ -176,15 +178,15 @@ def dispatch_until_done() -> None:
                 break
         seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"claimed": claimed, "seconds": seconds, "peak_rss_mib": peak}))
+    result = {"claimed": claimed, "seconds": seconds, "peak_rss_mib": peak, "done": time.time()}
+    print(json.dumps(result))
 
 
-def run_dispatchers(url: str, processes: int) -> dict[str, Any]:
+def run_dispatchers(url: str, processes: int, due: datetime) -> dict[str, Any]:
     env = environ_for(url)
-    started = time.perf_counter()
     workers = [
         subprocess.Popen(
-            [sys.executable, __file__, "--worker"],
+            [sys.executable, __file__, "--worker", due.isoformat()],
             env=env,
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -198,7 +200,15 @@ def run_dispatchers(url: str, processes: int) -> dict[str, Any]:
         if worker.returncode != 0:
             raise RuntimeError(f"dispatcher process failed: {output}")
         results.append(json.loads(output.strip().splitlines()[-1]))
-    return {"seconds": time.perf_counter() - started, "workers": results}
+    # From the due moment until the last process found nothing more to open.
+    return {"seconds": max(r["done"] for r in results) - due.timestamp(), "workers": results}
+
+
+def set_due(url: str, due: datetime) -> None:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE enrollments SET next_due_at = :due"), {"due": due})
+    engine.dispose()
 
 
 def verify(url: str, enrollments: int, due: datetime) -> dict[str, int]:
@@ -237,11 +247,11 @@ def measure_ours(backend: str, enrollments: int, processes: int) -> dict[str, An
     with tempfile.TemporaryDirectory() as folder:
         url, drop = create_database(backend, folder)
         try:
-            due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
-            seed(url, enrollments, due)
-            while datetime.now(UTC) < due:
-                time.sleep(0.05)
-            run = run_dispatchers(url, processes)
+            seed(url, enrollments, datetime.now(UTC) + timedelta(days=1))
+            # Every enrollment falls due a few seconds from now, once the processes are up.
+            due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5)
+            set_due(url, due)
+            run = run_dispatchers(url, processes, due)
             checks = verify(url, enrollments, due)
         finally:
             if drop:
@@ -266,10 +276,10 @@ def main() -> None:
     parser.add_argument("--backend", choices=["postgresql", "sqlite", "both"], default="both")
     parser.add_argument("--enrollments", type=int, default=100_000)
     parser.add_argument("--apscheduler-jobs", type=int, default=None)
-    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", metavar="DUE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        return dispatch_until_done()
+        return dispatch_until_done(datetime.fromisoformat(args.worker))
     backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
     jobs = args.apscheduler_jobs or args.enrollments
     print(f"# dispatch benchmark {date.today()} — {args.enrollments} enrollments due at once")
