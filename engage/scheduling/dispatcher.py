@@ -174,12 +174,11 @@ def with_people(select: sa.Select[Any], contact_id: Any, patient_id: Any) -> sa.
     )
 
 
-CLAIM_DUE_ENROLLMENTS = (
-    with_people(
-        sa.select(*ENROLLMENT_COLUMNS, *PEOPLE_COLUMNS).select_from(ENROLLMENTS),
-        ENROLLMENTS.c.contact_id,
-        ENROLLMENTS.c.patient_id,
-    )
+# The rows are locked by a query on their own table, walking the partial index in due
+# order and stopping at the batch size; the details are joined to the claimed rows only.
+# (Joined and sorted before the LIMIT, every batch would read all that is due.)
+DUE_ENROLLMENTS = (
+    sa.select(ENROLLMENTS.c.id)
     .where(
         ENROLLMENTS.c.status == EnrollmentStatus.ACTIVE.value,
         ENROLLMENTS.c.next_due_at.is_not(None),
@@ -187,8 +186,17 @@ CLAIM_DUE_ENROLLMENTS = (
     )
     .order_by(ENROLLMENTS.c.next_due_at)
     .limit(sa.bindparam("limit"))
-    .with_for_update(of=ENROLLMENTS, skip_locked=True)
+    .with_for_update(skip_locked=True)
+    .cte("due")
 )
+
+CLAIM_DUE_ENROLLMENTS = with_people(
+    sa.select(*ENROLLMENT_COLUMNS, *PEOPLE_COLUMNS)
+    .select_from(ENROLLMENTS)
+    .join(DUE_ENROLLMENTS, DUE_ENROLLMENTS.c.id == ENROLLMENTS.c.id),
+    ENROLLMENTS.c.contact_id,
+    ENROLLMENTS.c.patient_id,
+).order_by(ENROLLMENTS.c.next_due_at)
 
 
 def open_due_checkins(now: datetime, batch_size: int = 500) -> DispatchReport:
@@ -305,8 +313,24 @@ def candidate_of(people: Sequence[Any], **values: Any) -> Candidate:
 
 
 # -- starting check-ins that wait ------------------------------------------------------------
-CLAIM_WAITING = (
-    with_people(
+def claim_waiting(after: bool) -> sa.Select[Any]:
+    """Lock a batch of waiting check-ins (after a keyset position), then join their details."""
+    waiting = sa.select(CHECKINS.c.id).where(
+        CHECKINS.c.status == CheckInStatus.DUE.value,
+        sa.or_(CHECKINS.c.not_before.is_(None), CHECKINS.c.not_before <= sa.bindparam("now")),
+    )
+    if after:
+        waiting = waiting.where(
+            sa.tuple_(CHECKINS.c.due_at, CHECKINS.c.id)
+            > sa.tuple_(sa.bindparam("after_due"), sa.bindparam("after_id"))
+        )
+    claimed = (
+        waiting.order_by(CHECKINS.c.due_at, CHECKINS.c.id)
+        .limit(sa.bindparam("limit"))
+        .with_for_update(skip_locked=True)
+        .cte("waiting")
+    )
+    return with_people(
         sa.select(
             CHECKINS.c.id,
             CHECKINS.c.patient_id,
@@ -322,18 +346,14 @@ CLAIM_WAITING = (
             *PEOPLE_COLUMNS,
         )
         .select_from(CHECKINS)
+        .join(claimed, claimed.c.id == CHECKINS.c.id)
         .join(ENROLLMENTS, ENROLLMENTS.c.id == CHECKINS.c.enrollment_id),
         CHECKINS.c.contact_id,
         CHECKINS.c.patient_id,
-    )
-    .where(
-        CHECKINS.c.status == CheckInStatus.DUE.value,
-        sa.or_(CHECKINS.c.not_before.is_(None), CHECKINS.c.not_before <= sa.bindparam("now")),
-    )
-    .order_by(CHECKINS.c.due_at, CHECKINS.c.id)
-    .limit(sa.bindparam("limit"))
-    .with_for_update(of=CHECKINS, skip_locked=True)
-)
+    ).order_by(CHECKINS.c.due_at, CHECKINS.c.id)
+
+
+CLAIM_WAITING = {False: claim_waiting(after=False), True: claim_waiting(after=True)}
 
 
 def start_waiting_checkins(
@@ -345,10 +365,10 @@ def start_waiting_checkins(
     go on waiting are not claimed again in the same pass.
     """
     connection = db.session.connection()
-    claim = CLAIM_WAITING
+    parameters: dict[str, Any] = {"now": now, "limit": batch_size}
     if after is not None:
-        claim = claim.where(sa.tuple_(CHECKINS.c.due_at, CHECKINS.c.id) > sa.tuple_(*after))
-    rows = connection.execute(claim, {"now": now, "limit": batch_size}).all()
+        parameters.update(after_due=after[0], after_id=after[1])
+    rows = connection.execute(CLAIM_WAITING[after is not None], parameters).all()
     report = DispatchReport(claimed=len(rows))
     if not rows:
         return report
