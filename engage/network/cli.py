@@ -11,7 +11,7 @@ from engage.db import db
 from engage.errors import InvalidInput
 from engage.network.models import Network
 from engage.network.schemas import NewCenterSchema, NewNetworkSchema
-from engage.network.services import add_center, add_network
+from engage.network.services import add_center, add_network, find_center, set_quiet_hours
 
 network_cli = AppGroup("network", help="Networks.")
 center_cli = AppGroup("center", help="Care centers.")
@@ -52,6 +52,27 @@ def add_center_command(
         network = choose_network(values.pop("network"))
         center = add_center(network, **values)
     click.echo(f"center {center.code} added ({center.time_zone})")
+
+
+@center_cli.command("quiet-hours")
+@click.argument("code")
+@click.argument("hours", metavar="HH:MM-HH:MM")
+def quiet_hours_command(code: str, hours: str) -> None:
+    """Set the local night when no scheduled message reaches the center's families."""
+    from engage.scheduling.schedules import parse_local_time
+
+    with command_unit_of_work():
+        center = find_center(code)
+        if center is None:
+            raise InvalidInput("code", code, "is not a known center")
+        start_text, separator, end_text = hours.partition("-")
+        if not separator:
+            raise InvalidInput("quiet_hours", hours, "is not a range such as 21:00-08:00")
+        set_quiet_hours(center, parse_local_time(start_text), parse_local_time(end_text))
+        click.echo(
+            f"center {center.code}: quiet from {center.quiet_hours_start:%H:%M} "
+            f"to {center.quiet_hours_end:%H:%M} ({center.time_zone})"
+        )
 
 
 def choose_network(slug: str | None) -> Network:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import time
 
 import sqlalchemy as sa
 
@@ -37,6 +38,16 @@ def add_center(
     )
     db.session.add(center)
     db.session.flush()
+    return center
+
+
+def set_quiet_hours(center: Center, start: time, end: time) -> Center:
+    """No scheduled message reaches the center's families between ``start`` and ``end``."""
+    if start == end:
+        raise InvalidInput(
+            "quiet_hours", f"{start:%H:%M}-{end:%H:%M}", "is empty: give two different times"
+        )
+    center.quiet_hours_start, center.quiet_hours_end = start, end
     return center
 
 
