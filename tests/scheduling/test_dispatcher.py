@@ -211,3 +211,33 @@ def test_a_batch_claims_at_most_its_size(make_patient, weekly, session, app):
     assert report.claimed == 2
     with unit_of_work():
         assert open_due_checkins(local(2026, 11, 30, 9, 30), batch_size=2).claimed == 1
+
+
+def test_the_job_pass_over_waiting_check_ins_moves_on_and_ends(make_patient, weekly, session, app):
+    """Check-ins that must go on waiting are not claimed again in the same pass."""
+    from datetime import time as clock
+
+    from engage.db import utcnow
+    from engage.scheduling.dispatcher import start_waiting_checkins
+    from engage.scheduling.jobs import dispatch_due_checkins
+
+    enrollments = []
+    for n in range(3):
+        patient = make_patient()
+        patient.center.quiet_hours_start = patient.center.quiet_hours_end = clock(0, 0)
+        add_contact(patient, f"+1617555017{n}")
+        enrollments.append(weekly(patient, instrument_id="ibd-symptoms"))
+        enrollments.append(weekly(patient, instrument_id="ibd-wellbeing"))
+    for enrollment in enrollments:
+        enrollment.next_due_at = utcnow() - timedelta(minutes=1)
+    session.commit()
+
+    report = dispatch_due_checkins(batch_size=2, budget_seconds=30)
+    assert report.opened == 3  # one per phone; the second of each waits
+    session.expire_all()
+    with unit_of_work():
+        first = start_waiting_checkins(utcnow(), batch_size=2)
+    assert (first.claimed, first.waiting) == (2, 2)
+    with unit_of_work():
+        rest = start_waiting_checkins(utcnow(), batch_size=2, after=first.last_key)
+    assert (rest.claimed, rest.waiting) == (1, 1)
