@@ -523,27 +523,16 @@ def write_new_checkins(
     openings = Openings()
     rows = []
     for candidate in candidates:
-        opening = openings.get(candidate)
-        started = candidate.status is CheckInStatus.SENT
-        closed = candidate.status in (CheckInStatus.MISSED, CheckInStatus.CANCELLED)
         rows.append(
             {
+                **decided_values(candidate, openings.get(candidate), now, limits),
                 "patient_id": candidate.patient_id,
-                "instrument_version_id": opening.version_id,
                 "contact_id": candidate.contact_id,
                 "respondent_role": candidate.role,
-                "language": candidate.language,
-                "status": candidate.status,
                 "due_at": candidate.due_at,
-                "opened_at": now if started else None,
-                "expires_at": now + limits.expiry if started else None,
-                "closed_at": now if closed else None,
                 "enrollment_id": candidate.enrollment_id,
                 "visit_id": candidate.visit_id,
-                "not_before": candidate.not_before,
                 "reminded_at": None,
-                "close_reason": candidate.reason,
-                "state": opening.state if started else {},
                 "created_at": now,
             }
         )
@@ -579,7 +568,7 @@ UPDATE_WAITING = (
         closed_at=sa.bindparam("closed_at"),
         not_before=sa.bindparam("not_before"),
         close_reason=sa.bindparam("close_reason"),
-        instrument_version_id=sa.bindparam("version_id"),
+        instrument_version_id=sa.bindparam("instrument_version_id"),
         language=sa.bindparam("language"),
         state=sa.bindparam("state"),
     )
@@ -592,27 +581,31 @@ def update_waiting_checkins(
     openings = Openings()
     changes = []
     for candidate in candidates:
-        started = candidate.status is CheckInStatus.SENT
-        closed = candidate.status in (CheckInStatus.MISSED, CheckInStatus.CANCELLED)
-        opening = openings.get(candidate)
-        changes.append(
-            {
-                "checkin": candidate.checkin_id,
-                "status": candidate.status,
-                "opened_at": now if started else None,
-                "expires_at": now + limits.expiry if started else None,
-                "closed_at": now if closed else None,
-                "not_before": candidate.not_before,
-                "close_reason": candidate.reason,
-                # The instrument as it is when the check-in starts, in the phone's language now.
-                "version_id": opening.version_id,
-                "language": candidate.language,
-                "state": opening.state if started else {},
-            }
-        )
+        values = decided_values(candidate, openings.get(candidate), now, limits)
+        changes.append({**values, "checkin": candidate.checkin_id})
         count(report, candidate)
     db.session.connection().execute(UPDATE_WAITING, changes)
     queue_openings([c for c in candidates if c.status is CheckInStatus.SENT], now, openings)
+
+
+def decided_values(
+    candidate: Candidate, opening: Opening, now: datetime, limits: Limits
+) -> dict[str, Any]:
+    """The columns a decision sets. A check-in that waited starts with the instrument as
+    it is now, in the phone's language now."""
+    started = candidate.status is CheckInStatus.SENT
+    closed = candidate.status in (CheckInStatus.MISSED, CheckInStatus.CANCELLED)
+    return {
+        "status": candidate.status,
+        "opened_at": now if started else None,
+        "expires_at": now + limits.expiry if started else None,
+        "closed_at": now if closed else None,
+        "not_before": candidate.not_before,
+        "close_reason": candidate.reason,
+        "instrument_version_id": opening.version_id,
+        "language": candidate.language,
+        "state": opening.state if started else {},
+    }
 
 
 def count(report: DispatchReport, candidate: Candidate) -> None:
