@@ -43,6 +43,7 @@ import random
 import socket
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -292,6 +293,7 @@ def send_outbox(
     claimer = claimer_id()
     cap = int(app.config["SEND_RATE_PER_SECOND"])
     max_attempts = int(app.config["SEND_MAX_ATTEMPTS"])
+    concurrency = int(app.config["SEND_CONCURRENCY"])
     lease = timedelta(seconds=float(app.config["SEND_LEASE_SECONDS"]))
     if budget_seconds is None:
         budget_seconds = 4 * float(app.config.get("SCHEDULER_TICK_SECONDS", 15))
@@ -311,7 +313,7 @@ def send_outbox(
             batches += 1
             report.cancelled += batch.cancelled
             report.deferred += batch.deferred
-            hand_over(batch.claimed, transport, claimer, max_attempts, now, report)
+            hand_over(batch.claimed, transport, claimer, max_attempts, now, report, concurrency)
             if batch.examined == 0 or time.monotonic() >= deadline:
                 break
             if batch.rate_limited:
@@ -470,38 +472,82 @@ def hand_over(
     max_attempts: int,
     now: datetime | None,
     report: SendReport,
+    concurrency: int = 1,
 ) -> None:
     """Send each claimed message and record Twilio's answer, one transaction per message.
 
-    A phone's messages go in the order they were queued (an intro before its first
-    question): after a transient failure the phone's later messages in this batch wait
-    for the same retry time, and after an error that stops the phone they are cancelled.
+    Phones are served side by side (``concurrency`` HTTP calls at once: one call takes
+    Twilio's round trip, and the rate cap, not that latency, should set the pace), but
+    a phone's own messages go one after the other in the order they were queued (an
+    intro before its first question). After a transient failure the phone's later
+    messages in this batch wait for the same retry time; after an error that stops
+    the phone they are cancelled. Results are written by this thread only: the
+    session is not shared with the HTTP threads.
     """
-    blocked: dict[int, str] = {}  # phone -> why it must get no more texts
-    waiting: dict[int, datetime] = {}  # phone -> when its failed message is tried again
+    by_phone: dict[object, list[Claimed]] = {}
     for message in claimed:
+        key = message.contact_id if message.contact_id is not None else ("message", message.id)
+        by_phone.setdefault(key, []).append(message)
+
+    def send_in_order(messages: list[Claimed]) -> list[tuple[Claimed, Handover | SendFailed]]:
+        outcomes: list[tuple[Claimed, Handover | SendFailed]] = []
+        for message in messages:
+            try:
+                outcome: Handover | SendFailed = transport.send(message.phone, message.body)
+            except SendFailed as failure:
+                outcome = failure
+            outcomes.append((message, outcome))
+            if isinstance(outcome, SendFailed) and stops_the_phone(outcome):
+                break  # the phone's later messages are not sent in this batch
+        return outcomes
+
+    groups = list(by_phone.values())
+    if concurrency <= 1 or len(groups) <= 1:
+        for group in groups:
+            record_group(group, send_in_order(group), claimer, max_attempts, now, report)
+        return
+    with ThreadPoolExecutor(max_workers=min(concurrency, len(groups))) as pool:
+        futures = {pool.submit(send_in_order, group): group for group in groups}
+        for future in as_completed(futures):
+            group = futures[future]
+            record_group(group, future.result(), claimer, max_attempts, now, report)
+
+
+def stops_the_phone(failure: SendFailed) -> bool:
+    """A failure after which the phone's next messages must not go out in this batch."""
+    return failure.transient or failure.code == CARRIER_OPT_OUT or failure.code in UNUSABLE_CODES
+
+
+def record_group(
+    group: list[Claimed],
+    outcomes: list[tuple[Claimed, Handover | SendFailed]],
+    claimer: str,
+    max_attempts: int,
+    now: datetime | None,
+    report: SendReport,
+) -> None:
+    """Record what became of one phone's messages, in their order, one commit each."""
+    answered = {message.id: outcome for message, outcome in outcomes}
+    blocked: str | None = None  # why the phone must get no more texts
+    waiting: datetime | None = None  # when its failed message is tried again
+    for message in group:
         phone = message.contact_id
-        if phone is not None and (phone in blocked or phone in waiting):
-            if phone in blocked:
-                cancel_held(message, blocked[phone], now or utcnow(), claimer)
+        if message.id not in answered:
+            if blocked is not None:
+                cancel_held(message, blocked, now or utcnow(), claimer)
                 report.cancelled += 1
             else:
-                put_back(message, waiting[phone], claimer)
+                put_back(message, waiting or now or utcnow(), claimer)
                 report.deferred += 1
             db.session.commit()
             continue
-        try:
-            handover: Handover | SendFailed = transport.send(message.phone, message.body)
-        except SendFailed as failure:
-            handover = failure
+        handover = answered[message.id]
         moment = now or utcnow()
         if isinstance(handover, Handover):
             record_handover(message, handover, moment, claimer)
             report.sent += 1
         elif handover.transient and message.attempts < max_attempts:
-            retry_at = record_retry(message, handover, moment, claimer)
-            if phone is not None:
-                waiting[phone] = retry_at
+            waiting = record_retry(message, handover, moment, claimer)
             report.retried += 1
         else:
             record_failure(message, handover, moment, claimer, max_attempts)
@@ -510,7 +556,7 @@ def hand_over(
                 effect = apply_error_code(phone, handover.code, moment)
                 report.cancelled += effect.cancelled
                 if effect.blocks:
-                    blocked[phone] = effect.reason
+                    blocked = effect.reason
         db.session.commit()
 
 

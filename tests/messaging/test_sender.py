@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -734,3 +735,35 @@ def test_concurrent_senders_on_postgresql_send_each_message_once(pg_app, pg_outb
     with pg_app.app_context():
         statuses = db.session.scalars(sa.select(Message.status).where(Message.id.in_(ids))).all()
     assert set(statuses) == {MessageStatus.ACCEPTED}
+
+
+def test_phones_are_served_side_by_side_and_each_phone_in_order(session, stub, phone, queue, app):
+    """With SEND_CONCURRENCY, HTTP calls overlap across phones; one phone's stay in order."""
+    in_flight, most = 0, 0
+    lock = threading.Lock()
+    answer = stub.request
+
+    def slow_request(*args: Any, **kwargs: Any) -> Any:
+        nonlocal in_flight, most
+        with lock:
+            in_flight += 1
+            most = max(most, in_flight)
+        time.sleep(0.02)  # Twilio's round trip
+        try:
+            return answer(*args, **kwargs)
+        finally:
+            with lock:
+                in_flight -= 1
+
+    stub.request = slow_request  # type: ignore[method-assign]
+    contacts = [phone() for _ in range(6)]
+    order = {c.phone: [queue(c, body=f"{c.phone} intro").body, queue(c, body=f"{c.phone} q1").body]
+             for c in contacts}  # fmt: skip
+    app.config.update(SEND_CONCURRENCY=4, SEND_RATE_PER_SECOND=100)
+    try:
+        assert send_outbox(now=NOW) == SendReport(sent=12)
+    finally:
+        app.config.update(SEND_CONCURRENCY=8, SEND_RATE_PER_SECOND=10)
+    assert most > 1
+    for number, bodies in order.items():
+        assert [r.data["Body"] for r in stub.requests if r.data["To"] == number] == bodies
