@@ -1,0 +1,1 @@
+"""Pre-visit review for clinicians: clinic day, patient summary, charts, alerts."""
