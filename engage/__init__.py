@@ -41,11 +41,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         prepare_engine(db.engine)
     load_instruments(app)
 
+    from engage.auth.views import bp as auth_bp
+    from engage.auth.web import register_web_session
     from engage.commands import register_cli
     from engage.health.views import bp as health_bp
     from engage.messaging.views import bp as messaging_bp
     from engage.web import register_error_handlers
 
+    register_web_session(app)
+    app.register_blueprint(auth_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(messaging_bp)
     register_error_handlers(app)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.cli import AppGroup
 
+from engage.auth.cli import audit_cli, staff_cli
 from engage.conversations.cli import chat_command, checkin_cli
 from engage.demo.cli import demo_command
 from engage.instruments.cli import instruments_cli
@@ -23,6 +24,8 @@ for command in (
     demo_command,
     network_cli,
     center_cli,
+    staff_cli,
+    audit_cli,
     patient_cli,
     caregiver_cli,
     instruments_cli,

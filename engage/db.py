@@ -112,6 +112,8 @@ def table_of(model: type[Base]) -> sa.Table:
 def import_models() -> None:
     """Import every model module, so the metadata describes the whole schema."""
     import engage.alerts.models  # noqa: F401
+    import engage.audit.models  # noqa: F401
+    import engage.auth.models  # noqa: F401
     import engage.codesign.models  # noqa: F401
     import engage.conversations.models  # noqa: F401
     import engage.instruments.models  # noqa: F401

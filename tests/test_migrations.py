@@ -22,6 +22,8 @@ EXPECTED_TABLES = {
     "visits",
     "instrument_versions",
     "messages",
+    "sign_in_attempts",
+    "audit_events",
     "message_status_events",
     "send_windows",
     "enrollments",

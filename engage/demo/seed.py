@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from engage.auth.services import set_password
 from engage.db import db, utcnow
 from engage.network.models import Center, Network, StaffRole, StaffUser
 from engage.network.services import add_center, add_staff_user, find_center, find_staff_user
@@ -44,6 +45,10 @@ CENTERS = [
     ("EAST", "Harbor Children's IBD Center", "America/New_York", "+16175550100"),
     ("WEST", "Pacific Children's IBD Clinic", "America/Los_Angeles", "+12135550100"),
 ]
+
+# Every demo staff account signs in with this password. Demo data only: real accounts
+# get theirs from `flask engage staff add`, which asks for it.
+DEMO_STAFF_PASSWORD = "engage-demo-2026"
 
 STAFF = [
     ("ana.rivera@east.example.org", "Dr. Ana Rivera", StaffRole.CLINICIAN, ["EAST"]),
@@ -203,6 +208,9 @@ def seed_demo(today: date | None = None) -> Counter[str]:
                 centers=[centers[c] for c in center_codes],
             )
             added["staff users"] += 1
+        if user.password_hash is None:
+            set_password(user, DEMO_STAFF_PASSWORD)
+            added["staff passwords"] += 1
         if role is StaffRole.CLINICIAN:
             for code in center_codes:
                 clinicians[code] = user

@@ -94,6 +94,8 @@ class StaffUser(Base):
     full_name: Mapped[str] = mapped_column(sa.String(200))
     role: Mapped[StaffRole] = mapped_column(enum_column_type(StaffRole, "staff_role"))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # A scrypt hash (werkzeug); None until a password is set: no sign-in without one.
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     centers: Mapped[list[Center]] = relationship(

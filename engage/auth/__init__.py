@@ -1,0 +1,1 @@
+"""Staff sign-in: password hashes, throttling, sessions, CSRF, and who may see what."""
