@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -49,6 +50,16 @@ CENTERS = [
 # Every demo staff account signs in with this password. Demo data only: real accounts
 # get theirs from `flask engage staff add`, which asks for it.
 DEMO_STAFF_PASSWORD = "engage-demo-2026"
+
+
+@cache
+def demo_password_hash() -> str:
+    """Hashed once per process: scrypt is slow on purpose, and the demo is seeded often."""
+    probe = StaffUser(email="demo@example.org", full_name="Demo")
+    set_password(probe, DEMO_STAFF_PASSWORD)
+    assert probe.password_hash is not None
+    return probe.password_hash
+
 
 STAFF = [
     ("ana.rivera@east.example.org", "Dr. Ana Rivera", StaffRole.CLINICIAN, ["EAST"]),
@@ -209,7 +220,7 @@ def seed_demo(today: date | None = None) -> Counter[str]:
             )
             added["staff users"] += 1
         if user.password_hash is None:
-            set_password(user, DEMO_STAFF_PASSWORD)
+            user.password_hash = demo_password_hash()
             added["staff passwords"] += 1
         if role is StaffRole.CLINICIAN:
             for code in center_codes:

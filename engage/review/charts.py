@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
-from engage.instruments.model import Band, Score
+from engage.instruments.model import Score, Translations
 
 TONES = ("good", "mild", "moderate", "severe", "neutral")
 # From the best band to the worst; a score with fewer bands skips steps (3 bands: good,
@@ -30,7 +31,6 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 EMPTY_TEXT = "No check-ins yet"
 
 # Layout, in SVG user units (pixels at 100%).
-FONT_SIZE = 10
 CHAR_WIDTH = 5.6  # average advance of a 10px sans-serif character, to size margins
 TOP = 16  # room for the legend
 BOTTOM = 22  # room for the time axis labels
@@ -89,34 +89,52 @@ class BandZone:
     tone: str  # one of TONES
 
 
+class BandLike(Protocol):
+    """An instrument's ``Band``, or any band with an id, bounds and a label or translations."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def label(self) -> str | Translations: ...
+    @property
+    def minimum(self) -> float: ...
+    @property
+    def maximum(self) -> float: ...
+
+
 def band_zones(
-    score: Score, language: str = "en", *, higher_is_better: bool | None = None
+    bands: Score | Iterable[BandLike],
+    language: str = "en",
+    *,
+    higher_is_better: bool | None = None,
 ) -> tuple[BandZone, ...]:
-    """Return the shaded zones for the bands of ``score``, best band toned "good".
+    """Return the shaded zones for the bands of a score, the best band toned "good".
 
     Zones are contiguous: each runs from its band's minimum to the next band's minimum, so
     integer bands such as 10-34 and 35-64 leave no unshaded strip. When ``higher_is_better``
     is None it is inferred from where a band with a "good" id (remission, doing_well, ...)
     sits; when that cannot tell, every zone is "neutral" rather than guessed.
     """
-    bands = sorted(score.bands, key=lambda band: band.minimum)
-    if not bands:
+    ordered: list[BandLike] = sorted(
+        bands.bands if isinstance(bands, Score) else bands, key=lambda band: band.minimum
+    )
+    if not ordered:
         return ()
     if higher_is_better is None:
-        higher_is_better = infer_higher_is_better(bands)
+        higher_is_better = infer_higher_is_better(ordered)
     zones = []
-    for index, band in enumerate(bands):
-        high = bands[index + 1].minimum if index + 1 < len(bands) else band.maximum
+    for index, band in enumerate(ordered):
+        high = ordered[index + 1].minimum if index + 1 < len(ordered) else band.maximum
         if higher_is_better is None:
             tone = "neutral"
         else:
-            rank = len(bands) - 1 - index if higher_is_better else index
-            tone = graded_tone(rank, len(bands))
+            rank = len(ordered) - 1 - index if higher_is_better else index
+            tone = graded_tone(rank, len(ordered))
         zones.append(BandZone(band.minimum, high, band_label(band, language), tone))
     return tuple(zones)
 
 
-def infer_higher_is_better(bands: Sequence[Band]) -> bool | None:
+def infer_higher_is_better(bands: Sequence[BandLike]) -> bool | None:
     """Tell from band ids (lowest first) which way a score points, or None if they do not say."""
     if bands[0].id in GOOD_BAND_IDS:
         return False
@@ -134,7 +152,9 @@ def graded_tone(rank: int, count: int) -> str:
     return GRADED_TONES[(2 * rank * steps + count - 1) // (2 * (count - 1))]
 
 
-def band_label(band: Band, language: str) -> str:
+def band_label(band: BandLike, language: str) -> str:
+    if isinstance(band.label, str):
+        return band.label
     return band.label.get(language) or next(iter(band.label.values()), None) or band.id
 
 
@@ -157,15 +177,14 @@ def score_chart(
     zones = sorted(bands, key=lambda band: band.low)
     y_values = value_ticks(minimum, maximum, zones)
     y_labels = [number(value) for value in y_values]
-    left = max(24.0, max(len(text) for text in y_labels) * CHAR_WIDTH + 10)
+    left = max(24.0, max(len(label) for label in y_labels) * CHAR_WIDTH + 10)
     widest_band = max((len(band.label) for band in zones), default=0)
     right = min(max(24.0, widest_band * BAND_CHAR_WIDTH + 10), MAX_BAND_LABEL_WIDTH)
     plot = Plot(left, TOP, width - right, height - BOTTOM, minimum, maximum)
     if plot.x1 - plot.x0 < 2 * INSET + 1 or plot.y1 - plot.y0 < 1:
         raise ValueError(f"a chart of {width}x{height} leaves no room to plot")
 
-    valued = [point for point in ordered if point.value is not None]
-    missed = len(ordered) - len(valued)
+    missed = sum(point.value is None for point in ordered)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="score-chart" role="img" '
         f'width="{width}" height="{height}" viewBox="0 0 {width} {height}">',
