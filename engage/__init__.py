@@ -46,12 +46,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from engage.commands import register_cli
     from engage.health.views import bp as health_bp
     from engage.messaging.views import bp as messaging_bp
+    from engage.review.views import bp as review_bp
     from engage.web import register_error_handlers
 
     register_web_session(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(messaging_bp)
+    app.register_blueprint(review_bp)
     register_error_handlers(app)
     register_cli(app)
     return app

@@ -37,3 +37,4 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    acknowledgement_note: Mapped[str | None] = mapped_column(sa.String(1000))

@@ -272,6 +272,7 @@ class AlertRecord:
     acknowledged_at: datetime | None
     acknowledged_by_id: int | None
     acknowledged_by_name: str | None
+    acknowledgement_note: str | None  # what was done about it
 
 
 @dataclass(frozen=True)
@@ -1089,6 +1090,7 @@ def alert_records(patient_id: int, start: datetime | None) -> tuple[AlertRecord,
             acknowledged_at=alert.acknowledged_at,
             acknowledged_by_id=alert.acknowledged_by_id,
             acknowledged_by_name=staff_name,
+            acknowledgement_note=alert.acknowledgement_note,
         )
         for alert, instrument_id, staff_name in db.session.execute(query)
     )

@@ -1,4 +1,4 @@
-"""staff sign-in: password hashes, sign-in attempts, the audit log
+"""staff sign-in: password hashes, sign-in attempts, the audit log, alert notes
 
 Revision ID: 0006
 Revises: 0005
@@ -47,6 +47,9 @@ def upgrade():
     with op.batch_alter_table('staff_users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('password_hash', sa.String(length=255), nullable=True))
 
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('acknowledgement_note', sa.String(length=1000), nullable=True))
+
     # The audit log is append-only, and the database says so, not just the code.
     if op.get_bind().dialect.name == 'postgresql':
         op.execute(
@@ -72,6 +75,9 @@ def downgrade():
     else:
         op.execute("DROP TRIGGER audit_events_no_update")
         op.execute("DROP TRIGGER audit_events_no_delete")
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_column('acknowledgement_note')
+
     with op.batch_alter_table('staff_users', schema=None) as batch_op:
         batch_op.drop_column('password_hash')
 

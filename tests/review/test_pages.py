@@ -1,0 +1,186 @@
+"""The clinician's pages: who may open what, and every view of a patient in the audit log."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from engage.alerts.models import Alert, AlertStatus
+from engage.audit.models import AuditEvent
+from engage.conversations.services import open_checkin
+from engage.demo.seed import DEMO_STAFF_PASSWORD, seed_demo
+from engage.instruments.model import Severity
+from engage.instruments.services import get_instrument
+from engage.people.models import Patient
+
+ANA = "ana.rivera@east.example.org"  # clinician at EAST
+SAM = "sam.chen@west.example.org"  # clinician at WEST
+JORDAN = "jordan.lee@network.example.org"  # network reviewer
+PAT = "pat.morgan@network.example.org"  # administrator
+
+
+@pytest.fixture
+def demo(session):
+    seed_demo()
+    session.commit()
+
+
+def patient(session, mrn):
+    return session.scalar(sa.select(Patient).where(Patient.mrn == mrn))
+
+
+def token_of(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def signed_in(client, demo):
+    def sign_in(email):
+        client.post("/sign-out", data={"csrf_token": token_of(client.get("/sign-in").text)})
+        page = client.get("/sign-in").get_data(as_text=True)
+        response = client.post(
+            "/sign-in",
+            data={"email": email, "password": DEMO_STAFF_PASSWORD, "csrf_token": token_of(page)},
+        )
+        assert response.status_code == 302, response.text
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def alert(session, demo):
+    noah = patient(session, "E-1002")
+    checkin = open_checkin(noah, get_instrument("ibd-symptoms"))
+    raised = Alert(
+        patient_id=noah.id,
+        checkin_id=checkin.id,
+        red_flag_id="blood_and_pain",
+        severity=Severity.URGENT,
+        safety_message="Please call the clinic today.",
+    )
+    session.add(raised)
+    session.commit()
+    return raised
+
+
+PAGES = ("/review/clinic-day", "/review/alerts")
+
+
+@pytest.mark.parametrize(
+    ("email", "allowed"), [(ANA, True), (SAM, True), (JORDAN, False), (PAT, False)]
+)
+def test_only_clinicians_open_the_review_pages(signed_in, email, allowed):
+    client = signed_in(email)
+    for path in PAGES:
+        assert client.get(path).status_code == (200 if allowed else 403), (email, path)
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client, demo, session):
+    noah = patient(session, "E-1002")
+    for path in (*PAGES, f"/review/patients/{noah.id}"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/sign-in?next=")
+
+
+@pytest.mark.parametrize(
+    ("email", "mrn", "status"),
+    [
+        (ANA, "E-1002", 200),
+        (ANA, "W-2001", 404),  # another center's patient: not found, nothing leaks
+        (SAM, "W-2001", 200),
+        (SAM, "E-1002", 404),
+        (JORDAN, "E-1002", 403),
+        (PAT, "W-2001", 403),
+    ],
+)
+def test_a_patient_page_is_for_that_centers_clinicians_only(signed_in, session, email, mrn, status):
+    client = signed_in(email)
+    target = patient(session, mrn)
+    for path in (f"/review/patients/{target.id}", f"/review/patients/{target.id}?print=1"):
+        response = client.get(path)
+        assert response.status_code == status, (email, path)
+        if status != 200:
+            assert target.family_name not in response.text
+            assert target.mrn not in response.text
+
+
+def test_viewing_a_patient_is_audited(signed_in, session):
+    client = signed_in(ANA)
+    noah = patient(session, "E-1002")
+    assert "Noah" in client.get(f"/review/patients/{noah.id}").text
+    client.get(f"/review/patients/{noah.id}?print=1")
+    client.get("/review/clinic-day")
+    events = session.execute(
+        sa.select(AuditEvent.action, AuditEvent.patient_id).where(
+            AuditEvent.action.in_(["view_patient", "print_patient"])
+        )
+    ).all()
+    assert sorted(events) == [("print_patient", noah.id), ("view_patient", noah.id)]
+
+
+def test_a_refused_view_is_not_shown_and_not_audited_as_a_view(signed_in, session):
+    client = signed_in(SAM)
+    noah = patient(session, "E-1002")
+    client.get(f"/review/patients/{noah.id}")
+    assert not session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "view_patient")
+    ).all()
+
+
+def test_the_alert_inbox_lists_and_acknowledges_with_a_note(signed_in, session, alert):
+    client = signed_in(ANA)
+    inbox = client.get("/review/alerts").text
+    assert "Please call the clinic today." in inbox
+    empty_note = client.post(
+        f"/review/alerts/{alert.id}/acknowledge", data={"csrf_token": token_of(inbox), "note": " "}
+    )
+    assert empty_note.status_code == 302
+    session.refresh(alert)
+    assert alert.status is AlertStatus.OPEN
+    done = client.post(
+        f"/review/alerts/{alert.id}/acknowledge",
+        data={"csrf_token": token_of(inbox), "note": "Called mother, seen today."},
+    )
+    assert done.status_code == 302
+    session.refresh(alert)
+    assert alert.status is AlertStatus.ACKNOWLEDGED
+    assert alert.acknowledgement_note == "Called mother, seen today."
+    assert alert.acknowledged_at is not None
+    actions = session.scalars(sa.select(AuditEvent.action)).all()
+    assert "acknowledge_alert" in actions
+
+
+def test_another_centers_clinician_cannot_see_or_acknowledge_an_alert(signed_in, session, alert):
+    client = signed_in(SAM)
+    inbox = client.get("/review/alerts").text
+    assert "Please call the clinic today." not in inbox
+    refused = client.post(
+        f"/review/alerts/{alert.id}/acknowledge",
+        data={"csrf_token": token_of(inbox), "note": "not mine"},
+    )
+    assert refused.status_code == 404
+    session.refresh(alert)
+    assert alert.status is AlertStatus.OPEN
+
+
+def test_the_patient_page_draws_the_chart_of_a_completed_check_in(signed_in, session, sms):
+    noah = patient(session, "E-1002")
+    open_checkin(noah, get_instrument("ibd-symptoms"))
+    session.commit()
+    for answer in ["1", "none", "formed", "two", "nope", "not at all"]:
+        sms(answer, from_="+16175550102")
+    client = signed_in(ANA)
+    page = client.get(f"/review/patients/{noah.id}").text
+    assert page.count('class="score-chart') >= 1
+    assert 'class="point"' in page  # the answered check-in drawn on the chart
+    assert "Remission" in page
+
+
+def test_a_bad_date_on_the_clinic_day_says_so_and_shows_today(signed_in):
+    client = signed_in(ANA)
+    page = client.get("/review/clinic-day?date=tomorrow").text
+    assert "is not a date in the form YYYY-MM-DD" in page
