@@ -6,6 +6,7 @@ A patient outside the clinician's centers is "not found": nothing about them lea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -20,10 +21,24 @@ from engage.auth.access import patient_center_ids
 from engage.auth.web import current_staff, staff_required
 from engage.db import db, unit_of_work
 from engage.errors import InvalidInput
+from engage.instruments.services import current_library
 from engage.network.models import StaffRole, StaffUser
-from engage.people.models import Patient
+from engage.people.models import Contact, Patient
 from engage.review.charts import Point, band_zones, score_chart
 from engage.review.summaries import PatientSummary, ScoreSeries, clinic_day, patient_summary
+from engage.scheduling.input import build_schedule, parse_local_datetime
+from engage.scheduling.models import Enrollment
+from engage.scheduling.schedules import describe
+from engage.scheduling.services import (
+    add_visit,
+    cancel_visit,
+    end_enrollment,
+    enroll,
+    move_visit,
+    pause_enrollment,
+    resume_enrollment,
+)
+from engage.visits.models import Visit
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -124,6 +139,7 @@ def patient(patient_id: int) -> str:
             summary=summary,
             charts=[chart_of(series, summary) for series in summary.series],
             printing=printing,
+            instruments=list(current_library()),
         )
     return page
 
@@ -146,3 +162,120 @@ def chart_of(series: ScoreSeries, summary: PatientSummary) -> Markup:
             visits=visits,
         )
     )
+
+
+# -- managing a patient's check-ins -----------------------------------------------------------
+def back_to(patient_id: int) -> Response:
+    return redirect(url_for("review.patient", patient_id=patient_id) + "#manage")
+
+
+def managed(patient_id: int, action: str, change: Callable[[Patient], str]) -> Response:
+    """Run one change for a visible patient in one unit of work; say what happened."""
+    user = signed_in()
+    try:
+        with unit_of_work():
+            target = visible_patient(patient_id)
+            done = change(target)
+            record_event(user, action, patient_id=patient_id, detail=done)
+    except InvalidInput as problem:
+        flash(f"{problem.field}: {problem.reason}", "problem")
+    else:
+        flash(done, "done")
+    return back_to(patient_id)
+
+
+SCHEDULE_FIELDS = ("weekly", "every_weeks", "on_days", "at_time", "before_visit", "once")
+
+
+@bp.post("/patients/<int:patient_id>/enroll")
+@staff_required(StaffRole.CLINICIAN)
+def enroll_patient(patient_id: int) -> Response:
+    form = request.form
+
+    def change(target: Patient) -> str:
+        kind = form.get("kind", "")
+        options: dict[str, object] = {name: form.get(name) or None for name in SCHEDULE_FIELDS}
+        options["daily"] = kind == "daily"
+        for name in ("weekly", "every_weeks", "before_visit", "once"):
+            if name != kind:
+                options[name] = None
+        if kind == "every_weeks":
+            options["every_weeks"] = whole_number(form.get("every_weeks"), "every_weeks")
+        schedule = build_schedule(target.effective_time_zone, **options)
+        respondent = chosen_respondent(target, form.get("respondent"))
+        enrollment = enroll(target, form.get("instrument", ""), schedule, respondent=respondent)
+        return f"Enrolled in {enrollment.instrument_id}: {describe(schedule)}."
+
+    return managed(patient_id, "enroll", change)
+
+
+def whole_number(text: str | None, field: str) -> int:
+    try:
+        return int(text or "")
+    except ValueError:
+        raise InvalidInput(field, text, "is not a whole number") from None
+
+
+def chosen_respondent(target: Patient, choice: str | None) -> Contact | None:
+    if not choice or choice == "auto":
+        return None
+    contact = db.session.get(Contact, whole_number(choice, "respondent"))
+    family = {c.id for c in target.contacts} | {
+        c.id for link in target.caregiver_links for c in link.caregiver.contacts
+    }
+    if contact is None or contact.id not in family:
+        raise InvalidInput("respondent", choice, "is not one of this family's phones")
+    return contact
+
+
+ENROLLMENT_ACTIONS = {
+    "pause": (pause_enrollment, "Paused"),
+    "resume": (resume_enrollment, "Resumed"),
+    "end": (end_enrollment, "Ended"),
+}
+
+
+@bp.post("/enrollments/<int:enrollment_id>/<action>")
+@staff_required(StaffRole.CLINICIAN)
+def change_enrollment(enrollment_id: int, action: str) -> Response:
+    if action not in ENROLLMENT_ACTIONS:
+        abort(404)
+    enrollment = db.session.get(Enrollment, enrollment_id)
+    if enrollment is None:
+        abort(404)
+    apply, said = ENROLLMENT_ACTIONS[action]
+
+    def change(_target: Patient) -> str:
+        apply(enrollment)
+        return f"{said} {enrollment.instrument_id}."
+
+    return managed(enrollment.patient_id, f"{action}_enrollment", change)
+
+
+@bp.post("/patients/<int:patient_id>/visits")
+@staff_required(StaffRole.CLINICIAN)
+def add_patient_visit(patient_id: int) -> Response:
+    def change(target: Patient) -> str:
+        starts_at = parse_local_datetime(request.form.get("at", ""), target.center.zone, "at")
+        visit = add_visit(target, starts_at)
+        return f"Visit added for {local_time(visit.starts_at, target.center.time_zone)}."
+
+    return managed(patient_id, "add_visit", change)
+
+
+@bp.post("/visits/<int:visit_id>/<action>")
+@staff_required(StaffRole.CLINICIAN)
+def change_visit(visit_id: int, action: str) -> Response:
+    visit = db.session.get(Visit, visit_id)
+    if visit is None or action not in ("move", "cancel"):
+        abort(404)
+
+    def change(target: Patient) -> str:
+        if action == "cancel":
+            cancel_visit(visit)
+            return "Visit cancelled; its pre-visit check-ins are cancelled too."
+        starts_at = parse_local_datetime(request.form.get("at", ""), target.center.zone, "at")
+        move_visit(visit, starts_at)
+        return f"Visit moved to {local_time(visit.starts_at, target.center.time_zone)}."
+
+    return managed(visit.patient_id, f"{action}_visit", change)

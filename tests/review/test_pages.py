@@ -184,3 +184,94 @@ def test_a_bad_date_on_the_clinic_day_says_so_and_shows_today(signed_in):
     client = signed_in(ANA)
     page = client.get("/review/clinic-day?date=tomorrow").text
     assert "is not a date in the form YYYY-MM-DD" in page
+
+
+# -- managing a patient's check-ins from the page ------------------------------------------------
+def test_enroll_pause_resume_and_end_from_the_patient_page(signed_in, session):
+    from engage.scheduling.models import Enrollment, EnrollmentStatus
+
+    client = signed_in(ANA)
+    noah = patient(session, "E-1002")
+    page = client.get(f"/review/patients/{noah.id}").text
+    token = token_of(page)
+    done = client.post(
+        f"/review/patients/{noah.id}/enroll",
+        data={"csrf_token": token, "instrument": "ibd-wellbeing", "kind": "weekly",
+              "weekly": "tue,fri", "at_time": "19:30", "respondent": "auto"},
+    )  # fmt: skip
+    assert done.status_code == 302
+    page = client.get(done.headers["Location"]).text
+    assert "Enrolled in ibd-wellbeing: Tue and Fri at 19:30 (America/New_York)." in page
+    enrollment = session.scalar(
+        sa.select(Enrollment).where(
+            Enrollment.patient_id == noah.id, Enrollment.instrument_id == "ibd-wellbeing"
+        )
+    )
+    for action, status in (("pause", "paused"), ("resume", "active"), ("end", "ended")):
+        client.post(f"/review/enrollments/{enrollment.id}/{action}", data={"csrf_token": token})
+        session.refresh(enrollment)
+        assert enrollment.status is EnrollmentStatus(status)
+    actions = set(session.scalars(sa.select(AuditEvent.action)))
+    assert {"enroll", "pause_enrollment", "resume_enrollment", "end_enrollment"} <= actions
+
+
+def test_a_bad_schedule_is_refused_with_the_reason(signed_in, session):
+    client = signed_in(ANA)
+    noah = patient(session, "E-1002")
+    token = token_of(client.get(f"/review/patients/{noah.id}").text)
+    refused = client.post(
+        f"/review/patients/{noah.id}/enroll",
+        data={"csrf_token": token, "instrument": "ibd-wellbeing", "kind": "weekly",
+              "weekly": "funday", "at_time": "19:30"},
+    )  # fmt: skip
+    page = client.get(refused.headers["Location"]).text
+    assert "funday" in page and "weekdays:" in page
+
+
+def test_visits_are_added_moved_and_cancelled_from_the_page(signed_in, session):
+    from engage.visits.models import Visit, VisitStatus
+
+    client = signed_in(ANA)
+    noah = patient(session, "E-1002")
+    token = token_of(client.get(f"/review/patients/{noah.id}").text)
+    client.post(
+        f"/review/patients/{noah.id}/visits", data={"csrf_token": token, "at": "2027-02-03T09:15"}
+    )
+    visit = session.scalar(
+        sa.select(Visit).where(Visit.patient_id == noah.id).order_by(Visit.id.desc())
+    )
+    assert visit.starts_at.astimezone(noah.center.zone).strftime("%Y-%m-%d %H:%M") == (
+        "2027-02-03 09:15"
+    )
+    client.post(
+        f"/review/visits/{visit.id}/move", data={"csrf_token": token, "at": "2027-02-10T10:00"}
+    )
+    session.refresh(visit)
+    assert visit.starts_at.astimezone(noah.center.zone).day == 10
+    client.post(f"/review/visits/{visit.id}/cancel", data={"csrf_token": token})
+    session.refresh(visit)
+    assert visit.status is VisitStatus.CANCELLED
+
+
+def test_another_centers_clinician_cannot_manage_a_patient(signed_in, session):
+    from engage.scheduling.models import Enrollment, EnrollmentStatus
+
+    client = signed_in(SAM)
+    noah = patient(session, "E-1002")
+    token = token_of(client.get("/review/alerts").text)
+    enrollment = session.scalar(sa.select(Enrollment).where(Enrollment.patient_id == noah.id))
+    assert (
+        client.post(
+            f"/review/enrollments/{enrollment.id}/pause", data={"csrf_token": token}
+        ).status_code
+        == 404
+    )
+    session.refresh(enrollment)
+    assert enrollment.status is EnrollmentStatus.ACTIVE
+    assert (
+        client.post(
+            f"/review/patients/{noah.id}/visits",
+            data={"csrf_token": token, "at": "2027-02-03T09:15"},
+        ).status_code
+        == 404
+    )
