@@ -50,6 +50,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from engage.web import register_error_handlers
 
     register_web_session(app)
+    from engage.api import register_api
+
+    register_api(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(messaging_bp)

@@ -24,6 +24,7 @@ EXPECTED_TABLES = {
     "messages",
     "sign_in_attempts",
     "audit_events",
+    "api_tokens",
     "message_status_events",
     "send_windows",
     "enrollments",

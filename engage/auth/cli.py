@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from engage.audit.services import AuditFilter, list_events
-from engage.auth.services import set_password
+from engage.auth.services import issue_api_token, set_password
 from engage.cli import command_unit_of_work
 from engage.conversations.cli import find_patient_by_reference
 from engage.db import db
@@ -72,6 +72,19 @@ def set_password_command(email: str, password_stdin: bool) -> None:
             raise InvalidInput("email", email, "is not a staff user")
         set_password(user, password)
         click.echo(f"password set for {user.email}")
+
+
+@staff_cli.command("token")
+@click.argument("email")
+@click.option("--name", required=True, help="Where it is used, e.g. 'clinic laptop'.")
+def token_command(email: str, name: str) -> None:
+    """Issue a bearer token for the JSON API; it is shown once, and only its hash is kept."""
+    with command_unit_of_work():
+        user = find_staff_user(email)
+        if user is None:
+            raise InvalidInput("email", email, "is not a staff user")
+        token = issue_api_token(user, name)
+    click.echo(token)
 
 
 @staff_cli.command("list")

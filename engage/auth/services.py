@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engage.auth.models import SignInAttempt
+from engage.auth.models import ApiToken, SignInAttempt
 from engage.db import db, utcnow
 from engage.errors import InvalidInput
 from engage.network.models import StaffUser
@@ -90,4 +92,43 @@ def authenticate(
     db.session.add(SignInAttempt(email=email, remote_addr=remote_addr, succeeded=succeeded, at=now))
     if not succeeded or user is None:
         raise SignInRefused("wrong e-mail or password")
+    return user
+
+
+TOKEN_PREFIX = "engage_"
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_api_token(user: StaffUser, name: str, now: datetime | None = None) -> str:
+    """A new bearer token for the JSON API; shown once, stored only as its hash."""
+    if not name.strip():
+        raise InvalidInput("name", name, "say where the token is used, e.g. 'clinic laptop'")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(
+        ApiToken(
+            staff_user_id=user.id,
+            name=name.strip()[:100],
+            token_hash=token_digest(token),
+            created_at=now or utcnow(),
+        )
+    )
+    return token
+
+
+def staff_for_token(token: str, now: datetime | None = None) -> StaffUser | None:
+    """The active staff user a bearer token belongs to, or None."""
+    row = db.session.scalar(
+        sa.select(ApiToken).where(
+            ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if row is None:
+        return None
+    user = db.session.get(StaffUser, row.staff_user_id)
+    if user is None or not user.is_active:
+        return None
+    row.last_used_at = now or utcnow()
     return user

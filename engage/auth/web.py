@@ -73,6 +73,8 @@ def csrf_token() -> str:
 def check_csrf() -> None:
     if request.method not in UNSAFE_METHODS or request.blueprint in CSRF_EXEMPT_BLUEPRINTS:
         return
+    if request.headers.get("Authorization", "").lower().startswith("bearer "):
+        return  # a token, not a cookie: nothing a third-party page could forge
     if getattr(current_app.view_functions.get(request.endpoint or ""), "csrf_exempt", False):
         return
     expected = session.get(CSRF_FIELD)

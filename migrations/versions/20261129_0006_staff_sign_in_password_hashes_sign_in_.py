@@ -1,4 +1,4 @@
-"""staff sign-in: password hashes, sign-in attempts, the audit log, alert notes
+"""staff sign-in: password hashes, sign-in attempts, the audit log, alert notes, API tokens
 
 Revision ID: 0006
 Revises: 0005
@@ -47,6 +47,21 @@ def upgrade():
     with op.batch_alter_table('staff_users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('password_hash', sa.String(length=255), nullable=True))
 
+    op.create_table('api_tokens',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('staff_user_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['staff_user_id'], ['staff_users.id'], name=op.f('fk_api_tokens_staff_user_id_staff_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))
+    )
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_api_tokens_staff_user_id'), ['staff_user_id'], unique=False)
+
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('acknowledgement_note', sa.String(length=1000), nullable=True))
 
@@ -77,6 +92,11 @@ def downgrade():
         op.execute("DROP TRIGGER audit_events_no_delete")
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.drop_column('acknowledgement_note')
+
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_api_tokens_staff_user_id'))
+
+    op.drop_table('api_tokens')
 
     with op.batch_alter_table('staff_users', schema=None) as batch_op:
         batch_op.drop_column('password_hash')

@@ -1,0 +1,160 @@
+"""``/api/v1/review``: the same data and rules as the pages, by token or session."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from engage.alerts.models import Alert, AlertStatus
+from engage.audit.models import AuditEvent
+from engage.auth.services import issue_api_token
+from engage.conversations.services import open_checkin
+from engage.demo.seed import seed_demo
+from engage.instruments.model import Severity
+from engage.instruments.services import get_instrument
+from engage.network.services import find_staff_user
+from engage.people.models import Patient
+
+ANA = "ana.rivera@east.example.org"
+SAM = "sam.chen@west.example.org"
+JORDAN = "jordan.lee@network.example.org"
+PAT = "pat.morgan@network.example.org"
+
+
+@pytest.fixture
+def tokens(session):
+    seed_demo()
+    issued = {
+        email: issue_api_token(find_staff_user(email), "test") for email in (ANA, SAM, JORDAN, PAT)
+    }
+    session.commit()
+    return issued
+
+
+def auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def mrn(session, value):
+    return session.scalar(sa.select(Patient).where(Patient.mrn == value))
+
+
+@pytest.fixture
+def alert(session, tokens):
+    noah = mrn(session, "E-1002")
+    checkin = open_checkin(noah, get_instrument("ibd-symptoms"))
+    raised = Alert(
+        patient_id=noah.id,
+        checkin_id=checkin.id,
+        red_flag_id="blood_and_pain",
+        severity=Severity.HIGH,
+        safety_message="Please call the clinic today.",
+    )
+    session.add(raised)
+    session.commit()
+    return raised
+
+
+def test_the_openapi_document_describes_the_review_api(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert document["openapi"].startswith("3.")
+    paths = document["paths"]
+    for path in (
+        "/api/v1/review/clinic-day",
+        "/api/v1/review/patients/{patient_id}",
+        "/api/v1/review/alerts",
+        "/api/v1/review/alerts/{alert_id}/acknowledge",
+    ):
+        assert path in paths, path
+    assert "ClinicVisit" in document["components"]["schemas"]
+    assert "bearer" in document["components"]["securitySchemes"]
+
+
+def test_without_credentials_the_api_answers_401(client, tokens):
+    assert client.get("/api/v1/review/alerts").status_code == 401
+    assert client.get("/api/v1/review/alerts", headers=auth("engage_forged")).status_code == 401
+
+
+@pytest.mark.parametrize(("email", "status"), [(ANA, 200), (SAM, 200), (JORDAN, 403), (PAT, 403)])
+def test_only_clinicians_use_the_review_api(client, tokens, email, status):
+    for path in ("/api/v1/review/clinic-day", "/api/v1/review/alerts"):
+        assert client.get(path, headers=auth(tokens[email])).status_code == status, (email, path)
+
+
+@pytest.mark.parametrize(
+    ("email", "patient_mrn", "status"),
+    [(ANA, "E-1002", 200), (ANA, "W-2001", 404), (SAM, "E-1002", 404), (JORDAN, "E-1002", 403)],
+)
+def test_a_patient_summary_only_for_its_centers_clinicians(
+    client, tokens, session, email, patient_mrn, status
+):
+    target = mrn(session, patient_mrn)
+    response = client.get(f"/api/v1/review/patients/{target.id}", headers=auth(tokens[email]))
+    assert response.status_code == status
+    if status == 200:
+        body = response.get_json()
+        assert body["patient"]["mrn"] == patient_mrn
+        assert {"series", "latest_checkins", "alerts", "phones", "missed"} <= set(body)
+    else:
+        assert target.family_name not in response.text and patient_mrn not in response.text
+
+
+def test_views_through_the_api_are_audited(client, tokens, session):
+    noah = mrn(session, "E-1002")
+    client.get(f"/api/v1/review/patients/{noah.id}", headers=auth(tokens[ANA]))
+    event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "view_patient"))
+    assert event.patient_id == noah.id and event.detail == "api"
+    assert event.request_id
+
+
+def test_clinic_day_takes_a_date_and_refuses_a_bad_one(client, tokens):
+    ok = client.get("/api/v1/review/clinic-day?date=2026-12-01", headers=auth(tokens[ANA]))
+    assert ok.status_code == 200 and ok.get_json()["date"] == "2026-12-01"
+    bad = client.get("/api/v1/review/clinic-day?date=soon", headers=auth(tokens[ANA]))
+    assert bad.status_code == 422
+
+
+def test_alerts_are_listed_and_acknowledged_with_a_note(client, tokens, session, alert):
+    listed = client.get("/api/v1/review/alerts", headers=auth(tokens[ANA])).get_json()
+    assert [a["alert_id"] for a in listed] == [alert.id]
+    assert listed[0]["severity"] == "high"
+    assert client.get("/api/v1/review/alerts", headers=auth(tokens[SAM])).get_json() == []
+    path = f"/api/v1/review/alerts/{alert.id}/acknowledge"
+    assert client.post(path, json={"note": "x"}, headers=auth(tokens[SAM])).status_code == 404
+    assert client.post(path, json={}, headers=auth(tokens[ANA])).status_code == 422
+    done = client.post(path, json={"note": "Called; seen today."}, headers=auth(tokens[ANA]))
+    assert done.status_code == 200
+    assert done.get_json()["status"] == "acknowledged"
+    session.refresh(alert)
+    assert alert.status is AlertStatus.ACKNOWLEDGED
+    again = client.post(path, json={"note": "twice"}, headers=auth(tokens[ANA]))
+    assert again.status_code == 409
+
+
+def test_a_session_needs_its_csrf_token_to_post(client, tokens, session, alert):
+    import re
+
+    from engage.demo.seed import DEMO_STAFF_PASSWORD
+
+    page = client.get("/sign-in").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post(
+        "/sign-in", data={"email": ANA, "password": DEMO_STAFF_PASSWORD, "csrf_token": token}
+    )
+    path = f"/api/v1/review/alerts/{alert.id}/acknowledge"
+    assert client.get("/api/v1/review/alerts").status_code == 200  # the session works for reads
+    assert client.post(path, json={"note": "no token"}).status_code == 403
+    home = client.get("/").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', home).group(1)
+    assert client.post(path, json={"note": "ok"}, headers={"X-CSRF-Token": csrf}).status_code == 200
+
+
+def test_a_token_is_issued_once_from_the_command_line(runner, tokens, session):
+    result = runner.invoke(args=["engage", "staff", "token", ANA, "--name", "clinic laptop"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    assert token.startswith("engage_")
+    from engage.auth.models import ApiToken
+
+    stored = session.scalars(sa.select(ApiToken.token_hash)).all()
+    assert token not in stored and len(stored) == 5
