@@ -275,3 +275,14 @@ def test_another_centers_clinician_cannot_manage_a_patient(signed_in, session):
         ).status_code
         == 404
     )
+
+
+def test_a_browser_gets_an_error_page_not_json(signed_in, session):
+    client = signed_in(SAM)
+    noah = patient(session, "E-1002")
+    page = client.get(f"/review/patients/{noah.id}", headers={"Accept": "text/html"})
+    assert page.status_code == 404
+    assert page.mimetype == "text/html" and "<h1>Not Found</h1>" in page.text
+    assert "Noah" not in page.text
+    api = client.get("/api/v1/review/patients/0", headers={"Accept": "text/html"})
+    assert api.mimetype == "application/json"
