@@ -40,6 +40,15 @@ ENVIRONMENT_VARIABLES = (
     "SEND_LEASE_SECONDS",
     "SCHEDULER_TICK_SECONDS",
     "TWILIO_API_URL",
+    "ALERT_WEBHOOK_URL",
+    "ALERT_WEBHOOK_SECRET",
+    "ALERT_EMAIL_TO",
+    "ALERT_EMAIL_FROM",
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "SMTP_STARTTLS",
 )
 
 # Scheduling and sending settings, with their defaults and whether they are whole numbers.
@@ -116,6 +125,7 @@ def build_settings(
         if whole and number != int(number):
             raise ConfigurationError(f"{name}={settings[name]!r} must be a whole number")
         settings[name] = int(number) if whole else number
+    settings.update(alert_notice_settings(settings))
     settings.setdefault("PROMPT_FOLDERS", prompt_folders(settings.get("ENGAGE_PROMPTS_PATH")))
     settings["SESSION_COOKIE_HTTPONLY"] = True
     settings["SESSION_COOKIE_SAMESITE"] = "Lax"
@@ -213,6 +223,33 @@ def twilio_settings(settings: Mapping[str, Any], development: bool) -> dict[str,
             "so engage needs the public https:// address families' messages arrive at."
         )
     result["PUBLIC_BASE_URL"] = base_url
+    return result
+
+
+def alert_notice_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Optional notices of new alerts: a signed webhook and/or e-mail; neither is required."""
+    result: dict[str, Any] = {}
+    url = settings.get("ALERT_WEBHOOK_URL")
+    if url:
+        parts = urlsplit(str(url))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigurationError(f"ALERT_WEBHOOK_URL={url!r} is not an http(s) address")
+        if not settings.get("ALERT_WEBHOOK_SECRET"):
+            raise ConfigurationError(
+                "ALERT_WEBHOOK_URL is set without ALERT_WEBHOOK_SECRET: notices are signed "
+                "with it (HMAC-SHA256) so the receiver can trust them"
+            )
+    if settings.get("ALERT_EMAIL_TO"):
+        missing = [name for name in ("SMTP_HOST", "ALERT_EMAIL_FROM") if not settings.get(name)]
+        if missing:
+            raise ConfigurationError(
+                "ALERT_EMAIL_TO is set; also set " + " and ".join(missing) + " to send e-mail"
+            )
+        result["SMTP_PORT"] = int(positive_number(settings.get("SMTP_PORT", 587), "SMTP_PORT"))
+        starttls = str(settings.get("SMTP_STARTTLS", "true")).strip().lower()
+        if starttls not in ("true", "false", "1", "0", "yes", "no"):
+            raise ConfigurationError(f"SMTP_STARTTLS={starttls!r} is not true or false")
+        result["SMTP_STARTTLS"] = starttls in ("true", "1", "yes")
     return result
 
 

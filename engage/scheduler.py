@@ -62,6 +62,15 @@ def send_reminders() -> None:
     remind_unanswered()
 
 
+def notify_new_alerts() -> None:
+    """Tell centers about new alerts through their webhook or e-mail, when configured."""
+    from engage.alerts.notices import notify_new_alerts as notify
+
+    told = notify()
+    if told:
+        log.info("announced %d new alert(s)", told)
+
+
 def expire_stale_checkins() -> None:
     """Close check-ins whose answering window has passed (expired or missed)."""
     from engage.conversations.services import expire_stale_checkins as expire
@@ -78,6 +87,7 @@ SYSTEM_JOBS: tuple[SystemJob, ...] = (
     SystemJob(id="open_due_checkins", run=open_due_checkins),
     SystemJob(id="send_outbox", run=send_outbox),
     SystemJob(id="send_reminders", run=send_reminders, every_seconds=300),
+    SystemJob(id="notify_new_alerts", run=notify_new_alerts),
     SystemJob(id="expire_stale_checkins", run=expire_stale_checkins, every_seconds=300),
 )
 

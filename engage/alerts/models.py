@@ -38,3 +38,7 @@ class Alert(Base):
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
     acknowledgement_note: Mapped[str | None] = mapped_column(sa.String(1000))
+    # The center's webhook and e-mail, when configured: when told, or what went wrong.
+    notified_at: Mapped[datetime | None]
+    notify_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    notify_error: Mapped[str | None] = mapped_column(sa.String(500))

@@ -64,6 +64,9 @@ def upgrade():
 
     with op.batch_alter_table('alerts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('acknowledgement_note', sa.String(length=1000), nullable=True))
+        batch_op.add_column(sa.Column('notified_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('notify_attempts', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('notify_error', sa.String(length=500), nullable=True))
 
     # The audit log is append-only, and the database says so, not just the code.
     if op.get_bind().dialect.name == 'postgresql':
@@ -91,6 +94,9 @@ def downgrade():
         op.execute("DROP TRIGGER audit_events_no_update")
         op.execute("DROP TRIGGER audit_events_no_delete")
     with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_column('notify_error')
+        batch_op.drop_column('notify_attempts')
+        batch_op.drop_column('notified_at')
         batch_op.drop_column('acknowledgement_note')
 
     with op.batch_alter_table('api_tokens', schema=None) as batch_op:
