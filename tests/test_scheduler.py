@@ -81,3 +81,4 @@ def test_the_expiry_job_closes_check_ins_past_their_window(app, session):
     run_system_job(app, job)
     session.expire_all()
     assert session.get(CheckIn, checkin.id).status is CheckInStatus.MISSED
+    assert session.get(CheckIn, checkin.id).close_reason == "no_answer"

@@ -28,6 +28,7 @@ from engage.conversations.models import (
     CheckIn,
     CheckInScore,
     CheckInStatus,
+    CloseReason,
     ContactConversation,
     PendingQuestion,
     RespondentRole,
@@ -749,6 +750,8 @@ def upsert(
 def close_checkin(checkin: CheckIn, status: CheckInStatus, now: datetime) -> None:
     checkin.status = status
     checkin.closed_at = now
+    if status in (CheckInStatus.EXPIRED, CheckInStatus.MISSED) and checkin.close_reason is None:
+        checkin.close_reason = CloseReason.NO_ANSWER.value
     if status is not CheckInStatus.COMPLETED:
         cancel_queued(contact_id=checkin.contact_id, checkin_ids=[checkin.id])
 

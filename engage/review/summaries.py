@@ -59,6 +59,7 @@ LANGUAGES = ("en", "es")
 
 CHECKINS, SCORES, ANSWERS = table_of(CheckIn), table_of(CheckInScore), table_of(Answer)
 VERSIONS, VISITS, ALERTS = table_of(InstrumentVersion), table_of(Visit), table_of(Alert)
+PATIENTS = table_of(Patient)
 
 SEVERITY_ORDER = (Severity.MODERATE, Severity.HIGH, Severity.URGENT)
 # Visits that happen (or happened): a cancelled one is neither on the day nor "previous".
@@ -413,14 +414,9 @@ def clinic_day(
     # A patient's day is the one of the center their visit is at; two visits of one
     # patient on one day share the same previous visit.
     day_of = {v.patient.id: (v.day_start, v.day_end) for v in visits}
-    previous = previous_visits(day_of)
-    symptom_score = current_library().get(SYMPTOMS).scores[0].id
-    latest, before_previous = symptom_readings(
-        {pid: (day_of[pid][1], previous.get(pid)) for pid in patient_ids},
-        versions[SYMPTOMS],
-        symptom_score,
-        language,
-    )
+    score_id = symptom_score_id()
+    scored_versions = versions[SYMPTOMS] if score_id else []
+    history = symptom_history(day_of, scored_versions, score_id or "", language)
     alerts = open_alert_tallies(patient_ids)
 
     result = []
@@ -428,7 +424,7 @@ def clinic_day(
         pid = visit.patient.id
         state, previsit_id = previsits.get(visit.visit_id, (PrevisitState.NONE, None))
         count, highest = alerts.get(pid, (0, None))
-        now_reading, then_reading = latest.get(pid), before_previous.get(pid)
+        now_reading, then_reading = history.latest.get(pid), history.before_previous.get(pid)
         result.append(
             ClinicVisit(
                 visit_id=visit.visit_id,
@@ -444,7 +440,7 @@ def clinic_day(
                 previsit=state,
                 previsit_checkin_id=previsit_id,
                 latest_score=now_reading[0] if now_reading else None,
-                previous_visit_at=previous.get(pid),
+                previous_visit_at=history.previous_visit_at.get(pid),
                 score_before_previous_visit=then_reading[0] if then_reading else None,
                 change=change_between(then_reading, now_reading),
                 open_alerts=count,
@@ -452,6 +448,12 @@ def clinic_day(
             )
         )
     return result
+
+
+def symptom_score_id() -> str | None:
+    """The symptom instrument's first score, as loaded; None when it is not loaded."""
+    instrument = current_library().instruments.get(SYMPTOMS)
+    return instrument.scores[0].id if instrument is not None and instrument.scores else None
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -512,31 +514,87 @@ def previsit_state(status: CheckInStatus, has_answers: bool) -> PrevisitState:
     return PrevisitState.PARTIAL if has_answers else PrevisitState.NOT_RETURNED
 
 
-def previous_visits(days: Mapping[int, tuple[datetime, datetime]]) -> dict[int, datetime]:
-    """Each patient's latest visit (not cancelled) that started before their clinic day."""
-    day_start = per_patient(VISITS.c.patient_id, {pid: b[0] for pid, b in days.items()})
-    ranked = (
+@dataclass(frozen=True)
+class SymptomHistory:
+    previous_visit_at: dict[int, datetime]
+    latest: dict[int, Reading]  # the latest score before the end of the patient's day
+    before_previous: dict[int, Reading]  # the latest score before the previous visit
+
+
+def symptom_history(
+    days: Mapping[int, tuple[datetime, datetime]],
+    version_ids: list[int],
+    score_id: str,
+    language: str,
+) -> SymptomHistory:
+    """Each patient's previous visit, latest score and latest score before that visit.
+
+    One statement finds the visit and the two check-ins for every patient at once:
+    each is a correlated "newest first, LIMIT 1" probe down an index on
+    (patient_id, starts_at or opened_at), so the work grows with the number of
+    patients of the day, not with how many check-ins each has ever answered. A
+    second statement reads those check-ins' scores.
+    """
+    people = (
         sa.select(
-            VISITS.c.patient_id,
-            VISITS.c.starts_at,
-            sa.func.row_number()
-            .over(partition_by=VISITS.c.patient_id, order_by=VISITS.c.starts_at.desc())
-            .label("rank"),
+            PATIENTS.c.id.label("patient_id"),
+            sa.select(sa.func.max(VISITS.c.starts_at))
+            .where(
+                VISITS.c.patient_id == PATIENTS.c.id,
+                VISITS.c.status.in_(HELD),
+                VISITS.c.starts_at < per_patient(PATIENTS.c.id, {p: d[0] for p, d in days.items()}),
+            )
+            .scalar_subquery()
+            .label("previous_visit_at"),
         )
-        .where(
-            VISITS.c.patient_id.in_(list(days)),
-            VISITS.c.status.in_(HELD),
-            VISITS.c.starts_at < day_start,
-        )
+        .where(PATIENTS.c.id.in_(list(days)))
         .subquery()
     )
-    rows = db.session.execute(
-        sa.select(ranked.c.patient_id, ranked.c.starts_at).where(ranked.c.rank == 1)
+    if not version_ids:
+        visits = db.session.execute(sa.select(people.c.patient_id, people.c.previous_visit_at))
+        return SymptomHistory({pid: at for pid, at in visits if at is not None}, {}, {})
+
+    def latest_before(cut: Any) -> Any:
+        scored = sa.exists().where(
+            SCORES.c.checkin_id == CHECKINS.c.id,
+            SCORES.c.score_id == score_id,
+            SCORES.c.value.is_not(None),
+        )
+        return (
+            sa.select(CHECKINS.c.id)
+            .where(
+                CHECKINS.c.patient_id == people.c.patient_id,
+                CHECKINS.c.opened_at < cut,
+                CHECKINS.c.status == CheckInStatus.COMPLETED,
+                CHECKINS.c.instrument_version_id.in_(version_ids),
+                scored,
+            )
+            .order_by(CHECKINS.c.opened_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    day_end = per_patient(people.c.patient_id, {p: d[1] for p, d in days.items()})
+    rows: list[Any] = list(
+        db.session.execute(
+            sa.select(
+                people.c.patient_id,
+                people.c.previous_visit_at,
+                latest_before(day_end),
+                latest_before(people.c.previous_visit_at),
+            )
+        )
     )
-    return {pid: starts_at for pid, starts_at in rows}
+    found = [checkin_id for row in rows for checkin_id in row[2:] if checkin_id is not None]
+    readings = score_readings(found, score_id, language)
+    return SymptomHistory(
+        previous_visit_at={row[0]: row[1] for row in rows if row[1] is not None},
+        latest={row[0]: readings[row[2]] for row in rows if row[2] in readings},
+        before_previous={row[0]: readings[row[3]] for row in rows if row[3] in readings},
+    )
 
 
-def per_patient(patient_id: sa.ColumnElement[int], moments: Mapping[int, datetime]) -> Any:
+def per_patient(patient_id: Any, moments: Mapping[int, datetime]) -> Any:
     """A CASE giving each patient's own moment in one statement (NULL for the others)."""
     if not moments:
         return sa.null()
@@ -550,80 +608,37 @@ def per_patient(patient_id: sa.ColumnElement[int], moments: Mapping[int, datetim
 Reading = tuple[ScoreReading, tuple[Band, ...]]  # with the bands of its instrument version
 
 
-def symptom_readings(
-    cuts: Mapping[int, tuple[datetime, datetime | None]],
-    version_ids: list[int],
-    score_id: str,
-    language: str,
-) -> tuple[dict[int, Reading], dict[int, Reading]]:
-    """Each patient's latest completed score before the end of their day, and their latest
-    before their previous visit, in one statement that returns at most two rows a patient."""
-    if not version_ids or not cuts:
-        return {}, {}
-    opened = CHECKINS.c.opened_at
-    day_end = per_patient(CHECKINS.c.patient_id, {pid: cut[0] for pid, cut in cuts.items()})
-    previous = {pid: cut[1] for pid, cut in cuts.items() if cut[1] is not None}
-    before_previous = (
-        sa.case((opened < per_patient(CHECKINS.c.patient_id, previous), 1), else_=0)
-        if previous
-        else sa.literal_column("0")
-    )
-    newest_first = (opened.desc(), CHECKINS.c.id.desc())
-    ranked = (
+def score_readings(checkin_ids: list[int], score_id: str, language: str) -> dict[int, Reading]:
+    """These check-ins' scores, labelled in the instrument version each was answered with."""
+    if not checkin_ids:
+        return {}
+    rows = db.session.execute(
         sa.select(
-            CHECKINS.c.patient_id,
             CHECKINS.c.id,
-            opened,
+            CHECKINS.c.opened_at,
             CHECKINS.c.instrument_version_id,
             VERSIONS.c.content_hash,
             SCORES.c.value,
             SCORES.c.band_id,
-            before_previous.label("before_previous"),
-            sa.func.row_number()
-            .over(partition_by=CHECKINS.c.patient_id, order_by=newest_first)
-            .label("rank"),
-            sa.func.row_number()
-            .over(partition_by=(CHECKINS.c.patient_id, before_previous), order_by=newest_first)
-            .label("rank_in_part"),
         )
         .join(SCORES, SCORES.c.checkin_id == CHECKINS.c.id)
         .join(VERSIONS, VERSIONS.c.id == CHECKINS.c.instrument_version_id)
-        .where(
-            CHECKINS.c.patient_id.in_(list(cuts)),
-            CHECKINS.c.instrument_version_id.in_(version_ids),
-            CHECKINS.c.status == CheckInStatus.COMPLETED,
-            SCORES.c.score_id == score_id,
-            opened < day_end,
-        )
-        .subquery()
+        .where(CHECKINS.c.id.in_(set(checkin_ids)), SCORES.c.score_id == score_id)
     )
-    rows = db.session.execute(
-        sa.select(ranked).where(
-            sa.or_(
-                ranked.c.rank == 1,
-                sa.and_(ranked.c.before_previous == 1, ranked.c.rank_in_part == 1),
-            )
-        )
-    ).all()
-    latest: dict[int, Reading] = {}
-    before: dict[int, Reading] = {}
-    for row in rows:
-        instrument = instrument_by_hash(row.content_hash, row.instrument_version_id)
-        score = find_score(instrument, score_id)
+    readings: dict[int, Reading] = {}
+    for checkin_id, opened_at, version_id, content_hash, value, band_id in rows:
+        score = find_score(instrument_by_hash(content_hash, version_id), score_id)
         bands = score.bands if score else ()
-        band = next((b for b in bands if b.id == row.band_id), None)
+        band = next((b for b in bands if b.id == band_id), None)
         reading = ScoreReading(
-            checkin_id=row.id,
-            at=row.opened_at,
-            value=row.value,
-            band_id=row.band_id,
+            checkin_id=checkin_id,
+            at=opened_at,
+            value=value,
+            band_id=band_id,
             band_label=text_in(band.label, language) if band else None,
         )
-        if row.rank == 1:
-            latest[row.patient_id] = (reading, bands)
-        if row.before_previous == 1 and row.rank_in_part == 1:
-            before[row.patient_id] = (reading, bands)
-    return latest, before
+        readings[checkin_id] = (reading, bands)
+    return readings
 
 
 def change_between(before: Reading | None, after: Reading | None) -> Change | None:
@@ -726,7 +741,8 @@ def patient_summary(
         delivery_problems=tuple(
             record
             for record in delivery_history(patient.id, limit=DELIVERY_LOOKBACK)
-            if record.status in DELIVERY_PROBLEMS and (start is None or record.created_at >= start)
+            if record.status in DELIVERY_PROBLEMS
+            and (start is None or (record.status_changed_at or record.created_at) >= start)
         ),
     )
 
