@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         prepare_engine(db.engine)
     load_instruments(app)
 
+    from engage.audit.views import bp as audit_bp
     from engage.auth.views import bp as auth_bp
     from engage.auth.web import register_web_session
     from engage.commands import register_cli
@@ -54,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     register_api(app)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(messaging_bp)
     app.register_blueprint(review_bp)

@@ -38,7 +38,8 @@ def token_of(page: str) -> str:
 @pytest.fixture
 def signed_in(client, demo):
     def sign_in(email):
-        client.post("/sign-out", data={"csrf_token": token_of(client.get("/sign-in").text)})
+        any_page = client.get("/", follow_redirects=True).text  # home, or the sign-in form
+        client.post("/sign-out", data={"csrf_token": token_of(any_page)})
         page = client.get("/sign-in").get_data(as_text=True)
         response = client.post(
             "/sign-in",
@@ -286,3 +287,20 @@ def test_a_browser_gets_an_error_page_not_json(signed_in, session):
     assert "Noah" not in page.text
     api = client.get("/api/v1/review/patients/0", headers={"Accept": "text/html"})
     assert api.mimetype == "application/json"
+
+
+@pytest.mark.parametrize(("email", "status"), [(PAT, 200), (ANA, 403), (JORDAN, 403)])
+def test_only_administrators_read_the_audit_log(signed_in, email, status):
+    client = signed_in(email)
+    assert client.get("/admin/audit").status_code == status
+
+
+def test_the_audit_log_filters_by_staff_and_patient(signed_in, session):
+    noah = patient(session, "E-1002")
+    signed_in(ANA).get(f"/review/patients/{noah.id}")
+    client = signed_in(PAT)
+    page = client.get(f"/admin/audit?staff={ANA}&patient={noah.id}&action=view_patient").text
+    assert f"<td>{ANA}</td><td>view_patient</td><td>{noah.id}</td>" in page
+    assert "sign_in" not in page.split("<tbody>")[1]
+    bad = client.get("/admin/audit?since=yesterday").text
+    assert "since: &#39;yesterday&#39; is not a date" in bad
