@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: $(VENV)/.installed
 	ENGAGE_ENV=$${ENGAGE_ENV:-development} $(FLASK) db upgrade
-	ENGAGE_ENV=$${ENGAGE_ENV:-development} $(FLASK) engage demo
+	ENGAGE_ENV=$${ENGAGE_ENV:-development} $(FLASK) engage demo --history
 	ENGAGE_ENV=$${ENGAGE_ENV:-development} $(FLASK) engage serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed lint typecheck pytest
