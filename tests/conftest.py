@@ -231,3 +231,29 @@ def sms(client: FlaskClient, app: Flask) -> Callable[..., Any]:
 @pytest.fixture
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def raise_alert(session: Session) -> Callable[..., Any]:
+    """An alert on a new check-in of a demo patient (seed the demo first), as a red flag raises."""
+    from engage.alerts.models import Alert
+    from engage.conversations.services import open_checkin
+    from engage.instruments.model import Severity
+    from engage.instruments.services import get_instrument
+    from engage.people.models import Patient
+
+    def raise_(mrn: str = "E-1002", severity: Severity = Severity.URGENT) -> Alert:
+        patient = session.scalar(sa.select(Patient).where(Patient.mrn == mrn))
+        checkin = open_checkin(patient, get_instrument("ibd-symptoms"))
+        alert = Alert(
+            patient_id=patient.id,
+            checkin_id=checkin.id,
+            red_flag_id="blood_and_pain",
+            severity=severity,
+            safety_message="Please call the clinic today.",
+        )
+        session.add(alert)
+        session.commit()
+        return alert
+
+    return raise_

@@ -6,6 +6,9 @@ accounts and read the audit log. Neither sees a patient's identity through these
 
 from __future__ import annotations
 
+from werkzeug.exceptions import NotFound
+
+from engage.db import db
 from engage.network.models import StaffRole, StaffUser
 from engage.people.models import Patient
 
@@ -19,3 +22,11 @@ def patient_center_ids(user: StaffUser) -> set[int]:
 
 def may_see_patient(user: StaffUser, patient: Patient) -> bool:
     return patient.center_id in patient_center_ids(user)
+
+
+def visible_patient(user: StaffUser, patient_id: int) -> Patient:
+    """The patient, or "not found" for anyone who may not see them: nothing leaks."""
+    patient = db.session.get(Patient, patient_id)
+    if patient is None or not may_see_patient(user, patient):
+        raise NotFound()
+    return patient

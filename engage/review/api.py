@@ -19,11 +19,10 @@ from engage.alerts.models import Alert
 from engage.alerts.services import acknowledge_alert, open_alerts
 from engage.api import api_staff
 from engage.audit.services import record_event
-from engage.auth.access import patient_center_ids
+from engage.auth.access import patient_center_ids, visible_patient
 from engage.db import db, unit_of_work
 from engage.errors import InvalidInput
 from engage.network.models import StaffRole, StaffUser
-from engage.people.models import Patient
 from engage.review.summaries import clinic_day, patient_summary
 
 blp = Blueprint(
@@ -251,9 +250,7 @@ class PatientSummaryView(MethodView):
         """Everything the pre-visit summary shows about one patient."""
         user = clinician()
         with unit_of_work():
-            patient = db.session.get(Patient, patient_id)
-            if patient is None or patient.center_id not in patient_center_ids(user):
-                abort(404)
+            visible_patient(user, patient_id)
             summary = patient_summary(patient_id)
             record_event(user, "view_patient", patient_id=patient_id, detail="api")
         return summary
@@ -285,9 +282,7 @@ class Acknowledge(MethodView):
             alert = db.session.get(Alert, alert_id)
             if alert is None:
                 abort(404)
-            patient = db.session.get(Patient, alert.patient_id)
-            if patient is None or patient.center_id not in patient_center_ids(user):
-                abort(404)
+            visible_patient(user, alert.patient_id)
             try:
                 acknowledge_alert(alert, user, body["note"])
             except InvalidInput as problem:

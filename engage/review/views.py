@@ -18,6 +18,7 @@ from engage.alerts.models import Alert
 from engage.alerts.services import acknowledge_alert, open_alerts
 from engage.audit.services import record_event
 from engage.auth.access import patient_center_ids
+from engage.auth.access import visible_patient as patient_visible_to
 from engage.auth.web import current_staff, staff_required
 from engage.db import db, unit_of_work
 from engage.errors import InvalidInput
@@ -58,10 +59,7 @@ def signed_in() -> StaffUser:
 
 
 def visible_patient(patient_id: int) -> Patient:
-    patient = db.session.get(Patient, patient_id)
-    if patient is None or patient.center_id not in patient_center_ids(signed_in()):
-        abort(404)
-    return patient
+    return patient_visible_to(signed_in(), patient_id)
 
 
 @bp.get("/alerts")

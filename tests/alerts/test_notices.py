@@ -10,17 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
 from engage.alerts.models import Alert
 from engage.alerts.notices import SIGNATURE_HEADER, TIMESTAMP_HEADER, notify_new_alerts, sign
 from engage.config import ConfigurationError, build_settings
-from engage.conversations.services import open_checkin
 from engage.demo.seed import seed_demo
-from engage.instruments.model import Severity
-from engage.instruments.services import get_instrument
-from engage.people.models import Patient
 
 SECRET = "webhook-secret-for-tests"
 
@@ -73,20 +68,9 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 
 @pytest.fixture
-def alert(session: Any) -> Alert:
+def alert(session: Any, raise_alert: Any) -> Alert:
     seed_demo()
-    noah = session.scalar(sa.select(Patient).where(Patient.mrn == "E-1002"))
-    checkin = open_checkin(noah, get_instrument("ibd-symptoms"))
-    raised = Alert(
-        patient_id=noah.id,
-        checkin_id=checkin.id,
-        red_flag_id="blood_and_pain",
-        severity=Severity.URGENT,
-        safety_message="Please call the clinic today.",
-    )
-    session.add(raised)
-    session.commit()
-    return raised
+    return raise_alert()
 
 
 def configure(app: Any, **values: Any) -> None:

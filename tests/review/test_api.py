@@ -5,13 +5,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from engage.alerts.models import Alert, AlertStatus
+from engage.alerts.models import AlertStatus
 from engage.audit.models import AuditEvent
 from engage.auth.services import issue_api_token
-from engage.conversations.services import open_checkin
 from engage.demo.seed import seed_demo
 from engage.instruments.model import Severity
-from engage.instruments.services import get_instrument
 from engage.network.services import find_staff_user
 from engage.people.models import Patient
 
@@ -40,19 +38,8 @@ def mrn(session, value):
 
 
 @pytest.fixture
-def alert(session, tokens):
-    noah = mrn(session, "E-1002")
-    checkin = open_checkin(noah, get_instrument("ibd-symptoms"))
-    raised = Alert(
-        patient_id=noah.id,
-        checkin_id=checkin.id,
-        red_flag_id="blood_and_pain",
-        severity=Severity.HIGH,
-        safety_message="Please call the clinic today.",
-    )
-    session.add(raised)
-    session.commit()
-    return raised
+def alert(tokens, raise_alert):
+    return raise_alert(severity=Severity.HIGH)
 
 
 def test_the_openapi_document_describes_the_review_api(client):

@@ -7,11 +7,10 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from engage.alerts.models import Alert, AlertStatus
+from engage.alerts.models import AlertStatus
 from engage.audit.models import AuditEvent
 from engage.conversations.services import open_checkin
 from engage.demo.seed import DEMO_STAFF_PASSWORD, seed_demo
-from engage.instruments.model import Severity
 from engage.instruments.services import get_instrument
 from engage.people.models import Patient
 
@@ -52,19 +51,8 @@ def signed_in(client, demo):
 
 
 @pytest.fixture
-def alert(session, demo):
-    noah = patient(session, "E-1002")
-    checkin = open_checkin(noah, get_instrument("ibd-symptoms"))
-    raised = Alert(
-        patient_id=noah.id,
-        checkin_id=checkin.id,
-        red_flag_id="blood_and_pain",
-        severity=Severity.URGENT,
-        safety_message="Please call the clinic today.",
-    )
-    session.add(raised)
-    session.commit()
-    return raised
+def alert(demo, raise_alert):
+    return raise_alert()
 
 
 PAGES = ("/review/clinic-day", "/review/alerts")
