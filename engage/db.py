@@ -102,6 +102,17 @@ def unit_of_work() -> Iterator[sa.orm.Session]:
         raise
 
 
+def insert_for(connection: sa.Connection) -> Any:
+    """The dialect's INSERT (with ON CONFLICT), for the two databases engage runs on."""
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
 def table_of(model: type[Base]) -> sa.Table:
     """A model's table, for Core statements on paths where ORM overhead matters."""
     table = model.__table__

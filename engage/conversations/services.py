@@ -13,8 +13,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engage.alerts.models import Alert, AlertStatus
 from engage.codesign.models import IdeaChannel
@@ -36,7 +34,7 @@ from engage.conversations.models import (
 )
 from engage.conversations.parsing import normalise
 from engage.conversations.replies import reply, which_child
-from engage.db import db, table_of, utcnow
+from engage.db import db, insert_for, table_of, utcnow
 from engage.errors import InvalidInput
 from engage.instruments.model import Instrument, RespondentMode
 from engage.instruments.models import InstrumentVersion
@@ -742,7 +740,7 @@ def upsert(
 ) -> None:
     """INSERT, or UPDATE the row with the same keys, in one statement on either database."""
     connection = db.session.connection()
-    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(connection)
     statement = insert(table).values(**values)
     connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=update))
 

@@ -6,10 +6,8 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from engage.db import db, utcnow
+from engage.db import db, insert_for, utcnow
 from engage.instruments.loader import Library, parse_instrument
 from engage.instruments.model import Instrument
 from engage.instruments.models import InstrumentVersion
@@ -39,7 +37,7 @@ def record_instrument_version(instrument: Instrument) -> InstrumentVersion:
     row = db.session.scalar(by_hash)
     if row is None:
         connection = db.session.connection()
-        insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        insert = insert_for(connection)
         connection.execute(
             insert(InstrumentVersion)
             .values(

@@ -46,17 +46,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask, current_app
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engage.conversations.models import CheckIn
-from engage.db import db, table_of, utcnow
+from engage.db import db, insert_for, table_of, utcnow
 from engage.messaging.models import (
     STATUS_RANK,
     Direction,
@@ -430,12 +426,7 @@ def quiet_morning(row: Sequence[Any], now: datetime) -> datetime | None:
         # No patient to take a time zone from (a caregiver linked to nobody): no quiet hours
         # can be known, and holding the message forever would be worse.
         return None
-    return quiet_until(now, zone(time_zone), start, end)
-
-
-@lru_cache(maxsize=512)
-def zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+    return quiet_until(now, time_zone, start, end)
 
 
 def reserve_slots(now: datetime, wanted: int, cap: int) -> int:
@@ -448,7 +439,7 @@ def reserve_slots(now: datetime, wanted: int, cap: int) -> int:
     """
     connection = db.session.connection()
     second = int(now.timestamp())
-    insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(connection)
     lock = insert(WINDOWS).values(second=second, used=0)
     lock = lock.on_conflict_do_update(
         index_elements=[WINDOWS.c.second], set_={"used": WINDOWS.c.used}

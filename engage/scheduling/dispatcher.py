@@ -24,7 +24,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engage.conversations import engine
 from engage.conversations.models import (
@@ -35,7 +34,7 @@ from engage.conversations.models import (
     RespondentRole,
 )
 from engage.conversations.replies import reply
-from engage.db import db, table_of
+from engage.db import db, insert_for, table_of
 from engage.instruments.services import get_instrument, record_instrument_version
 from engage.messaging.models import Direction, Message, MessageStatus
 from engage.network.models import Center
@@ -434,7 +433,7 @@ def decide(
     if now - (candidate.not_before or candidate.due_at) > limits.grace:
         return close(CheckInStatus.MISSED, CloseReason.LATE)
     morning = quiet_until(
-        now, zone(candidate.time_zone), candidate.quiet_start, candidate.quiet_end
+        now, ZoneInfo(candidate.time_zone), candidate.quiet_start, candidate.quiet_end
     )
     if morning is not None:
         candidate.status, candidate.not_before = CheckInStatus.DUE, morning
@@ -443,8 +442,8 @@ def decide(
         candidate.status = CheckInStatus.DUE  # one phone, one open check-in
         return None
     opened = history[(candidate.contact_id, candidate.patient_id)]
-    today = now.astimezone(zone(candidate.time_zone)).date()
-    if sum(1 for t in opened if t.astimezone(zone(candidate.time_zone)).date() == today) >= (
+    today = now.astimezone(ZoneInfo(candidate.time_zone)).date()
+    if sum(1 for t in opened if t.astimezone(ZoneInfo(candidate.time_zone)).date() == today) >= (
         limits.per_day
     ):
         return close(CheckInStatus.MISSED, CloseReason.DAILY_CAP)
@@ -452,11 +451,6 @@ def decide(
         return close(CheckInStatus.MISSED, CloseReason.WEEKLY_CAP)
     candidate.status = CheckInStatus.SENT
     return None
-
-
-@lru_cache(maxsize=512)
-def zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
 
 
 def lock_contacts(contact_ids: list[int]) -> None:
@@ -542,7 +536,7 @@ def write_new_checkins(
     if connection.dialect.name == "postgresql":
         inserted = postgres.insert_checkins(driver(connection), rows, now)
     else:
-        insert = sqlite_insert(CHECKINS).on_conflict_do_nothing(
+        insert = insert_for(connection)(CHECKINS).on_conflict_do_nothing(
             index_elements=["enrollment_id", "due_at"]
         )
         inserted = connection.execute(

@@ -19,7 +19,7 @@ from engage.instruments.sms import segment_fit
 from engage.messaging.models import Direction, Message, MessageStatus
 from engage.network.models import Center
 from engage.people.models import ConsentState, Contact, Patient
-from engage.scheduling.dispatcher import caregivers_of_several, zone
+from engage.scheduling.dispatcher import caregivers_of_several
 from engage.scheduling.models import Enrollment
 from engage.scheduling.quiet_hours import quiet_until
 
@@ -80,7 +80,7 @@ def send_reminders(now: datetime, batch_size: int = 500) -> int:
         caregiver_id, given_name, time_zone, quiet_start, quiet_end = row[8:]
         if not opening_was_sent(state or {}):
             continue  # still waiting behind another check-in on this phone
-        if quiet_until(now, zone(time_zone), quiet_start, quiet_end) is not None:
+        if quiet_until(now, time_zone, quiet_start, quiet_end) is not None:
             continue  # try again in the morning, if it is still open then
         texts = reminder_texts(
             language.value,
