@@ -745,11 +745,16 @@ def upsert(
     connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=update))
 
 
-def close_checkin(checkin: CheckIn, status: CheckInStatus, now: datetime) -> None:
+def close_checkin(
+    checkin: CheckIn, status: CheckInStatus, now: datetime, reason: CloseReason | None = None
+) -> None:
+    """Close a check-in and withdraw its unsent messages; lapsing unanswered is its own reason."""
     checkin.status = status
     checkin.closed_at = now
-    if status in (CheckInStatus.EXPIRED, CheckInStatus.MISSED) and checkin.close_reason is None:
-        checkin.close_reason = CloseReason.NO_ANSWER.value
+    if reason is None and status in (CheckInStatus.EXPIRED, CheckInStatus.MISSED):
+        reason = CloseReason.NO_ANSWER
+    if reason is not None and checkin.close_reason is None:
+        checkin.close_reason = reason.value
     if status is not CheckInStatus.COMPLETED:
         cancel_queued(contact_id=checkin.contact_id, checkin_ids=[checkin.id])
 

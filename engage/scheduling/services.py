@@ -175,14 +175,16 @@ def refuse_if_ended(enrollment: Enrollment) -> None:
 
 def cancel_waiting(enrollment: Enrollment, reason: CloseReason, now: datetime) -> None:
     """Close the enrollment's check-ins that were due but not yet sent."""
-    waiting = db.session.scalars(
-        sa.select(CheckIn).where(
-            CheckIn.enrollment_id == enrollment.id, CheckIn.status == CheckInStatus.DUE
-        )
+    cancel_checkins(
+        sa.and_(CheckIn.enrollment_id == enrollment.id, CheckIn.status == CheckInStatus.DUE),
+        reason,
+        now,
     )
-    for checkin in waiting:
-        close_checkin(checkin, CheckInStatus.CANCELLED, now)
-        checkin.close_reason = reason.value
+
+
+def cancel_checkins(which: sa.ColumnElement[bool], reason: CloseReason, now: datetime) -> None:
+    for checkin in db.session.scalars(sa.select(CheckIn).where(which)):
+        close_checkin(checkin, CheckInStatus.CANCELLED, now, reason)
 
 
 def schedule_of(enrollment: Enrollment) -> Schedule:
@@ -309,12 +311,9 @@ def close_visit_checkins(
     visit: Visit, now: datetime, reason: CloseReason, *, include_open: bool
 ) -> None:
     statuses = [CheckInStatus.DUE, *(OPEN_STATUSES if include_open else ())]
-    checkins = db.session.scalars(
-        sa.select(CheckIn).where(CheckIn.visit_id == visit.id, CheckIn.status.in_(statuses))
+    cancel_checkins(
+        sa.and_(CheckIn.visit_id == visit.id, CheckIn.status.in_(statuses)), reason, now
     )
-    for checkin in checkins:
-        close_checkin(checkin, CheckInStatus.CANCELLED, now)
-        checkin.close_reason = reason.value
 
 
 def with_time_zone(schedule: Schedule, time_zone: str | None) -> Schedule:
