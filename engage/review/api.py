@@ -6,24 +6,25 @@ else's patient, and an audit event for every view and acknowledgement.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engage.alerts.models import Alert
-from engage.alerts.services import acknowledge_alert, open_alerts
 from engage.api import api_staff
-from engage.audit.services import record_event
-from engage.auth.access import patient_center_ids, visible_patient
-from engage.db import db, unit_of_work
+from engage.db import unit_of_work
 from engage.errors import InvalidInput
 from engage.network.models import StaffRole, StaffUser
-from engage.review.summaries import clinic_day, patient_summary
+from engage.review.services import (
+    acknowledge_visible_alert,
+    clinic_today,
+    read_alert_inbox,
+    read_clinic_day,
+    read_patient_summary,
+)
 
 blp = Blueprint(
     "review_api",
@@ -229,17 +230,9 @@ class ClinicDay(MethodView):
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """The day's visits at the caller's centers."""
         user = clinician()
-        centers = sorted(user.centers, key=lambda c: c.code)
-        day: date = (
-            query["date"]
-            or datetime.now(ZoneInfo(centers[0].time_zone if centers else "UTC")).date()
-        )
+        day: date = query["date"] or clinic_today(user)
         with unit_of_work():
-            visits = clinic_day(sorted(patient_center_ids(user)), day)
-            for visit in visits:
-                record_event(
-                    user, "view_clinic_day", patient_id=visit.patient_id, detail=day.isoformat()
-                )
+            visits = read_clinic_day(user, day)
         return {"date": day, "visits": visits}
 
 
@@ -250,9 +243,7 @@ class PatientSummaryView(MethodView):
         """Everything the pre-visit summary shows about one patient."""
         user = clinician()
         with unit_of_work():
-            visible_patient(user, patient_id)
-            summary = patient_summary(patient_id)
-            record_event(user, "view_patient", patient_id=patient_id, detail="api")
+            summary = read_patient_summary(user, patient_id, detail="api")
         return summary
 
 
@@ -263,11 +254,7 @@ class Alerts(MethodView):
         """Open red-flag alerts at the caller's centers, most severe and oldest first."""
         user = clinician()
         with unit_of_work():
-            inbox = open_alerts(patient_center_ids(user))
-            for item in inbox:
-                record_event(
-                    user, "view_alert", patient_id=item.patient.id, detail=f"alert {item.alert.id}"
-                )
+            inbox = read_alert_inbox(user)
         return inbox
 
 
@@ -278,16 +265,9 @@ class Acknowledge(MethodView):
     def post(self, body: dict[str, Any], alert_id: int) -> Any:
         """Acknowledge an alert with a note saying what was done."""
         user = clinician()
-        with unit_of_work():
-            alert = db.session.get(Alert, alert_id)
-            if alert is None:
-                abort(404)
-            visible_patient(user, alert.patient_id)
-            try:
-                acknowledge_alert(alert, user, body["note"])
-            except InvalidInput as problem:
-                abort(409, description=f"{problem.field}: {problem.reason}")
-            record_event(
-                user, "acknowledge_alert", patient_id=alert.patient_id, detail=f"alert {alert.id}"
-            )
+        try:
+            with unit_of_work():
+                alert = acknowledge_visible_alert(user, alert_id, body["note"])
+        except InvalidInput as problem:
+            abort(409, description=f"{problem.field}: {problem.reason}")
         return alert

@@ -14,10 +14,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from engage.alerts.models import Alert
-from engage.alerts.services import acknowledge_alert, open_alerts
 from engage.audit.services import record_event
-from engage.auth.access import patient_center_ids
 from engage.auth.access import visible_patient as patient_visible_to
 from engage.auth.web import current_staff, staff_required
 from engage.db import db, unit_of_work
@@ -26,7 +23,14 @@ from engage.instruments.services import current_library
 from engage.network.models import StaffRole, StaffUser
 from engage.people.models import Contact, Patient
 from engage.review.charts import Point, band_zones, score_chart
-from engage.review.summaries import PatientSummary, ScoreSeries, clinic_day, patient_summary
+from engage.review.services import (
+    acknowledge_visible_alert,
+    clinic_today,
+    read_alert_inbox,
+    read_clinic_day,
+    read_patient_summary,
+)
+from engage.review.summaries import PatientSummary, ScoreSeries
 from engage.scheduling.input import build_schedule, parse_local_datetime
 from engage.scheduling.models import Enrollment
 from engage.scheduling.schedules import describe
@@ -65,13 +69,8 @@ def visible_patient(patient_id: int) -> Patient:
 @bp.get("/alerts")
 @staff_required(StaffRole.CLINICIAN)
 def alerts() -> str:
-    user = signed_in()
     with unit_of_work():
-        inbox = open_alerts(patient_center_ids(user))
-        for item in inbox:
-            record_event(
-                user, "view_alert", patient_id=item.patient.id, detail=f"alert {item.alert.id}"
-            )
+        inbox = read_alert_inbox(signed_in())
         page = render_template("review/alerts.html", inbox=inbox)
     return page
 
@@ -79,20 +78,12 @@ def alerts() -> str:
 @bp.post("/alerts/<int:alert_id>/acknowledge")
 @staff_required(StaffRole.CLINICIAN)
 def acknowledge(alert_id: int) -> Response:
-    user = signed_in()
-    with unit_of_work():
-        alert = db.session.get(Alert, alert_id)
-        if alert is None:
-            abort(404)
-        visible_patient(alert.patient_id)
-        try:
-            acknowledge_alert(alert, user, request.form.get("note", ""))
-        except InvalidInput as problem:
-            flash(f"Alert {alert_id}: {problem.reason}", "problem")
-            return redirect(url_for("review.alerts"))
-        record_event(
-            user, "acknowledge_alert", patient_id=alert.patient_id, detail=f"alert {alert.id}"
-        )
+    try:
+        with unit_of_work():
+            acknowledge_visible_alert(signed_in(), alert_id, request.form.get("note", ""))
+    except InvalidInput as problem:
+        flash(f"Alert {alert_id}: {problem.reason}", "problem")
+        return redirect(url_for("review.alerts"))
     flash(f"Alert {alert_id} acknowledged.", "done")
     return redirect(request.form.get("back") or url_for("review.alerts"))
 
@@ -101,37 +92,31 @@ def acknowledge(alert_id: int) -> Response:
 @staff_required(StaffRole.CLINICIAN)
 def clinic_day_page() -> str:
     user = signed_in()
-    centers = sorted(user.centers, key=lambda c: c.code)
-    day = chosen_day(request.args.get("date"), centers[0].time_zone if centers else "UTC")
+    day = chosen_day(request.args.get("date"), user)
     with unit_of_work():
-        visits = clinic_day([c.id for c in centers if c.id in patient_center_ids(user)], day)
-        for visit in visits:
-            record_event(
-                user, "view_clinic_day", patient_id=visit.patient_id, detail=day.isoformat()
-            )
+        visits = read_clinic_day(user, day)
+        centers = sorted(user.centers, key=lambda c: c.code)
         page = render_template("review/clinic_day.html", day=day, visits=visits, centers=centers)
     return page
 
 
-def chosen_day(text: str | None, time_zone: str) -> date:
+def chosen_day(text: str | None, user: StaffUser) -> date:
     """The date asked for, or today where the clinic is."""
     if text:
         try:
             return date.fromisoformat(text)
         except ValueError:
             flash(f"date: {text!r} is not a date in the form YYYY-MM-DD; showing today", "problem")
-    return datetime.now(ZoneInfo(time_zone)).date()
+    return clinic_today(user)
 
 
 @bp.get("/patients/<int:patient_id>")
 @staff_required(StaffRole.CLINICIAN)
 def patient(patient_id: int) -> str:
-    user = signed_in()
     printing = request.args.get("print") == "1"
     with unit_of_work():
-        visible_patient(patient_id)
-        summary = patient_summary(patient_id)
-        record_event(user, "print_patient" if printing else "view_patient", patient_id=patient_id)
+        action = "print_patient" if printing else "view_patient"
+        summary = read_patient_summary(signed_in(), patient_id, action)
         page = render_template(
             "review/patient.html",
             summary=summary,
