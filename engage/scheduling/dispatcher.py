@@ -653,23 +653,37 @@ def queue_openings(started: Iterable[Candidate], now: datetime, openings: Openin
             about = reply(candidate.language, "about", name=candidate.given_name)
             messages.insert(0, engine.Outgoing(about, "about"))
         rows.extend(
-            {
-                "direction": Direction.OUTBOUND,
-                "status": MessageStatus.QUEUED,
-                "phone": candidate.phone,
-                "body": message.text,
-                "contact_id": candidate.contact_id,
-                "checkin_id": candidate.checkin_id,
-                "purpose": message.purpose,
-                "created_at": now,
-            }
-            for message in messages
+            outbox_row(
+                candidate.phone, m.text, candidate.contact_id, candidate.checkin_id, m.purpose
+            )
+            for m in messages
         )
+    queue_outbox_rows(rows, now)
+
+
+def outbox_row(
+    phone: str, body: str, contact_id: int, checkin_id: int | None, purpose: str
+) -> dict[str, Any]:
+    return {
+        "direction": Direction.OUTBOUND,
+        "status": MessageStatus.QUEUED,
+        "phone": phone,
+        "body": body,
+        "contact_id": contact_id,
+        "checkin_id": checkin_id,
+        "purpose": purpose,
+    }
+
+
+def queue_outbox_rows(rows: list[dict[str, Any]], now: datetime) -> None:
+    """Many outbox messages in one statement, in order, in the caller's transaction."""
+    if not rows:
+        return
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         postgres.insert_messages(driver(connection), rows, now)
     else:
-        connection.execute(sa.insert(MESSAGES), rows)
+        connection.execute(sa.insert(MESSAGES), [{**row, "created_at": now} for row in rows])
 
 
 def driver(connection: sa.Connection) -> Any:

@@ -16,10 +16,10 @@ from engage.db import db, table_of
 from engage.instruments.model import Instrument
 from engage.instruments.models import InstrumentVersion
 from engage.instruments.sms import segment_fit
-from engage.messaging.models import Direction, Message, MessageStatus
+from engage.messaging.models import Message
 from engage.network.models import Center
 from engage.people.models import ConsentState, Contact, Patient
-from engage.scheduling.dispatcher import caregivers_of_several
+from engage.scheduling.dispatcher import caregivers_of_several, outbox_row, queue_outbox_rows
 from engage.scheduling.models import Enrollment
 from engage.scheduling.quiet_hours import quiet_until
 
@@ -90,21 +90,11 @@ def send_reminders(now: datetime, batch_size: int = 500) -> int:
             name=given_name if caregiver_id in several else None,
         )
         messages.extend(
-            {
-                "direction": Direction.OUTBOUND,
-                "status": MessageStatus.QUEUED,
-                "phone": phone,
-                "body": text,
-                "contact_id": contact_id,
-                "checkin_id": checkin_id,
-                "purpose": "reminder",
-                "created_at": now,
-            }
-            for text in texts
+            outbox_row(phone, text, contact_id, checkin_id, "reminder") for text in texts
         )
         reminded.append({"checkin": checkin_id})
     if reminded:
-        connection.execute(sa.insert(MESSAGES), messages)
+        queue_outbox_rows(messages, now)
         connection.execute(
             sa.update(CHECKINS)
             .where(CHECKINS.c.id == sa.bindparam("checkin"))
