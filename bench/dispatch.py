@@ -320,24 +320,19 @@ def write_rows(raw: Any, backend: str, method: str, checkins: list, messages: li
 def verify(url: str, enrollments: int, due: datetime) -> dict[str, int]:
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as connection:
-        scalar = connection.execute
-        checkins = scalar(sa.text("SELECT count(*) FROM checkins")).scalar_one()
-        distinct = scalar(
-            sa.text("SELECT count(DISTINCT enrollment_id) FROM checkins")
-        ).scalar_one()
-        opened = scalar(sa.text("SELECT count(*) FROM checkins WHERE status = 'sent'")).scalar_one()
-        messages = scalar(
-            sa.text("SELECT count(*) FROM messages WHERE status = 'queued'")
-        ).scalar_one()
-        per_checkin = scalar(
-            sa.text(
-                "SELECT count(*) FROM (SELECT checkin_id FROM messages GROUP BY checkin_id "
-                "HAVING count(*) <> 2) AS odd"
-            )
-        ).scalar_one()
-        still_due = scalar(
-            sa.text("SELECT count(*) FROM enrollments WHERE next_due_at <= :due"), {"due": due}
-        ).scalar_one()
+
+        def count(sql: str, **values: Any) -> int:
+            return int(connection.execute(sa.text(sql), values).scalar_one())
+
+        checkins = count("SELECT count(*) FROM checkins")
+        distinct = count("SELECT count(DISTINCT enrollment_id) FROM checkins")
+        opened = count("SELECT count(*) FROM checkins WHERE status = 'sent'")
+        messages = count("SELECT count(*) FROM messages WHERE status = 'queued'")
+        per_checkin = count(
+            "SELECT count(*) FROM (SELECT checkin_id FROM messages GROUP BY checkin_id "
+            "HAVING count(*) <> 2) AS odd"
+        )
+        still_due = count("SELECT count(*) FROM enrollments WHERE next_due_at <= :due", due=due)
     engine.dispose()
     return {
         "checkins": checkins,

@@ -34,6 +34,7 @@ from engage.conversations.models import (
     RespondentRole,
 )
 from engage.conversations.replies import reply
+from engage.conversations.services import expiry_window
 from engage.db import db, insert_for, table_of
 from engage.instruments.services import get_instrument, record_instrument_version
 from engage.messaging.models import Direction, Message, MessageStatus
@@ -87,7 +88,7 @@ class Limits:
         config = current_app.config
         return cls(
             grace=timedelta(hours=float(config["DISPATCH_GRACE_HOURS"])),
-            expiry=timedelta(hours=float(config.get("CHECKIN_EXPIRY_HOURS", 24))),
+            expiry=expiry_window(),
             per_day=int(config["CHECKINS_PER_DAY"]),
             per_week=int(config["CHECKINS_PER_WEEK"]),
         )
