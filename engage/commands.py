@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from engage.auth.cli import audit_cli, staff_cli
+from engage.codesign.cli import ideas_cli
 from engage.conversations.cli import chat_command, checkin_cli
 from engage.demo.cli import demo_command
 from engage.instruments.cli import instruments_cli
@@ -34,6 +35,7 @@ for command in (
     enroll_cli,
     visit_cli,
     outbox_command,
+    ideas_cli,
     serve_command,
     scheduler_command,
 ):

@@ -44,6 +44,10 @@ ENVIRONMENT_VARIABLES = (
     "ALERT_WEBHOOK_SECRET",
     "ALERT_EMAIL_TO",
     "ALERT_EMAIL_FROM",
+    "IDEAS_DIGEST_WEBHOOK_URL",
+    "IDEAS_DIGEST_WEBHOOK_SECRET",
+    "IDEAS_DIGEST_EMAIL_TO",
+    "IDEAS_DIGEST_EMAIL_FROM",
     "SMTP_HOST",
     "SMTP_PORT",
     "SMTP_USERNAME",
@@ -227,23 +231,29 @@ def twilio_settings(settings: Mapping[str, Any], development: bool) -> dict[str,
 
 
 def alert_notice_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Optional notices of new alerts: a signed webhook and/or e-mail; neither is required."""
+    """Optional notices: new alerts (ALERT_*) and the weekly ideas digest (IDEAS_DIGEST_*),
+    each by a signed webhook and/or e-mail; none is required."""
+    return {**notice_settings(settings, "ALERT"), **notice_settings(settings, "IDEAS_DIGEST")}
+
+
+def notice_settings(settings: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     result: dict[str, Any] = {}
-    url = settings.get("ALERT_WEBHOOK_URL")
+    url = settings.get(f"{prefix}_WEBHOOK_URL")
     if url:
         parts = urlsplit(str(url))
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigurationError(f"ALERT_WEBHOOK_URL={url!r} is not an http(s) address")
-        if not settings.get("ALERT_WEBHOOK_SECRET"):
+            raise ConfigurationError(f"{prefix}_WEBHOOK_URL={url!r} is not an http(s) address")
+        if not settings.get(f"{prefix}_WEBHOOK_SECRET"):
             raise ConfigurationError(
-                "ALERT_WEBHOOK_URL is set without ALERT_WEBHOOK_SECRET: notices are signed "
-                "with it (HMAC-SHA256) so the receiver can trust them"
+                f"{prefix}_WEBHOOK_URL is set without {prefix}_WEBHOOK_SECRET: notices are "
+                "signed with it (HMAC-SHA256) so the receiver can trust them"
             )
-    if settings.get("ALERT_EMAIL_TO"):
-        missing = [name for name in ("SMTP_HOST", "ALERT_EMAIL_FROM") if not settings.get(name)]
+    if settings.get(f"{prefix}_EMAIL_TO"):
+        needed = ("SMTP_HOST", f"{prefix}_EMAIL_FROM")
+        missing = [name for name in needed if not settings.get(name)]
         if missing:
             raise ConfigurationError(
-                "ALERT_EMAIL_TO is set; also set " + " and ".join(missing) + " to send e-mail"
+                f"{prefix}_EMAIL_TO is set; also set " + " and ".join(missing) + " to send e-mail"
             )
         result["SMTP_PORT"] = int(positive_number(settings.get("SMTP_PORT", 587), "SMTP_PORT"))
         starttls = str(settings.get("SMTP_STARTTLS", "true")).strip().lower()

@@ -23,6 +23,11 @@ class InvalidInput(ValueError):
         return {self.field: [f"{self.value!r} {self.reason}"]}
 
 
+class Conflict(InvalidInput):
+    """Refused because of the current state, not the input's form: an illegal status change,
+    a second vote. HTTP edges answer 409."""
+
+
 def describe_problems(messages: Mapping[str, Any] | list[Any] | str, prefix: str = "") -> list[str]:
     """Flatten marshmallow-style nested error messages into 'field: message' lines."""
     if isinstance(messages, str):

@@ -81,6 +81,16 @@ def expire_stale_checkins() -> None:
         log.info("closed %d check-in(s) past their window", closed)
 
 
+def send_ideas_digest() -> None:
+    """Send last week's digest of the ideas backlog once, when a webhook or e-mail is set."""
+    from engage.codesign.digest import digest_configured, send_weekly_digest
+
+    if digest_configured():
+        outcome = send_weekly_digest()
+        if not outcome.startswith("already"):
+            log.info("ideas digest: %s", outcome)
+
+
 # Every periodic job of the service, with a stable id named after its function.
 # Capabilities that need time-driven work add their job here.
 SYSTEM_JOBS: tuple[SystemJob, ...] = (
@@ -89,6 +99,7 @@ SYSTEM_JOBS: tuple[SystemJob, ...] = (
     SystemJob(id="send_reminders", run=send_reminders, every_seconds=300),
     SystemJob(id="notify_new_alerts", run=notify_new_alerts),
     SystemJob(id="expire_stale_checkins", run=expire_stale_checkins, every_seconds=300),
+    SystemJob(id="send_ideas_digest", run=send_ideas_digest, every_seconds=3600),
 )
 
 

@@ -7,7 +7,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from engage.errors import InvalidInput
+from engage.errors import Conflict, InvalidInput
 
 log = logging.getLogger("engage.web")
 
@@ -22,6 +22,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(InvalidInput)
     def invalid_input(error: InvalidInput) -> tuple[Response, int]:
+        if isinstance(error, Conflict):
+            return jsonify({"error": "Conflict", "fields": error.as_messages()}), 409
         return jsonify({"error": "Invalid input", "fields": error.as_messages()}), 422
 
     @app.errorhandler(Exception)

@@ -34,6 +34,13 @@ EXPECTED_TABLES = {
     "contact_conversations",
     "alerts",
     "ideas",
+    "idea_status_changes",
+    "idea_votes",
+    "idea_comments",
+    "idea_tags",
+    "idea_followers",
+    "idea_testing_centers",
+    "idea_digests",
 }
 
 

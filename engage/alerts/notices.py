@@ -131,12 +131,13 @@ def post_webhook(url: str, secret: str, payload: dict[str, object]) -> None:
         raise NoticeFailed(f"webhook unreachable: {error}") from None
 
 
-def send_email(subject: str, text: str) -> None:
+def send_email(subject: str, text: str, prefix: str = "ALERT") -> None:
+    """E-mail to ``{prefix}_EMAIL_TO`` from ``{prefix}_EMAIL_FROM`` over the SMTP settings."""
     config = current_app.config
     message = EmailMessage()
     message["Subject"] = subject
-    message["From"] = config["ALERT_EMAIL_FROM"]
-    message["To"] = config["ALERT_EMAIL_TO"]
+    message["From"] = config[f"{prefix}_EMAIL_FROM"]
+    message["To"] = config[f"{prefix}_EMAIL_TO"]
     message.set_content(text)
     try:
         with smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=10) as smtp:

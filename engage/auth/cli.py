@@ -38,8 +38,16 @@ def read_password(from_stdin: bool) -> str:
 )
 @click.option("--center", "center_codes", multiple=True, help="A center they work at (repeat).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option(
+    "--reviews-ideas", is_flag=True, help="A clinician or admin who also reviews the ideas backlog."
+)
 def add_command(
-    email: str, full_name: str, role: str, center_codes: tuple[str, ...], password_stdin: bool
+    email: str,
+    full_name: str,
+    role: str,
+    center_codes: tuple[str, ...],
+    password_stdin: bool,
+    reviews_ideas: bool,
 ) -> None:
     """Create a staff account; the password is asked for twice (or read from stdin)."""
     password = read_password(password_stdin)
@@ -55,9 +63,25 @@ def add_command(
         user = add_staff_user(
             email=email, full_name=full_name, role=StaffRole(role), centers=centers
         )
+        user.reviews_ideas = reviews_ideas
         set_password(user, password)
         where = f" at {', '.join(c.code for c in centers)}" if centers else ""
-        click.echo(f"staff user {user.email} added ({user.role.value}{where})")
+        also = ", reviews ideas" if reviews_ideas else ""
+        click.echo(f"staff user {user.email} added ({user.role.value}{where}{also})")
+
+
+@staff_cli.command("reviews-ideas")
+@click.argument("email")
+@click.argument("answer", type=click.Choice(["yes", "no"]))
+def reviews_ideas_command(email: str, answer: str) -> None:
+    """Let a clinician or admin review the ideas backlog too (yes), or stop (no)."""
+    with command_unit_of_work():
+        user = find_staff_user(email)
+        if user is None:
+            raise InvalidInput("email", email, "is not a staff user")
+        user.reviews_ideas = answer == "yes"
+        state = "reviews" if user.may_review_ideas else "does not review"
+        click.echo(f"{user.email} ({user.role.value}) {state} ideas")
 
 
 @staff_cli.command("set-password")

@@ -162,6 +162,9 @@ class PendingQuestion(enum.StrEnum):
     NONE = "none"
     CHOOSE_CHECKIN = "choose_checkin"  # "Reply 1 for Sam, 2 for Alex"
     IDEA_TEXT = "idea_text"  # "IDEA" alone: the next text is the idea
+    IDEA_WHO = "idea_who"  # who the idea would help
+    IDEA_CONTACT = "idea_contact"  # may the network get in touch (yes / no)
+    IDEA_CREDIT = "idea_credit"  # credit by first name, or anonymous
 
 
 class ContactConversation(Base):
@@ -183,4 +186,6 @@ class ContactConversation(Base):
     chosen_checkin_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("checkins.id", ondelete="SET NULL")
     )
+    # The idea the IDEA_* questions are about.
+    idea_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ideas.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from engage.auth.services import set_password
 from engage.db import db, utcnow
+from engage.demo.ideas import seed_demo_ideas
 from engage.network.models import Center, Network, StaffRole, StaffUser
 from engage.network.services import add_center, add_staff_user, find_center, find_staff_user
 from engage.people.consent import CURRENT_CONSENT_TEXT_VERSION
@@ -265,6 +266,7 @@ def seed_demo(today: date | None = None) -> Counter[str]:
             )
     db.session.flush()
     added += ensure_enrollments(patients.values())
+    added += seed_demo_ideas()
     return added
 
 

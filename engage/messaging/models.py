@@ -46,6 +46,11 @@ STATUS_RANK = {
 }
 
 
+# Purposes of outbox texts that a paused phone gets when the pause ends, rather than never:
+# news the family asked for (what became of their idea). Check-in texts lapse instead.
+WAIT_OUT_PAUSE = frozenset({"idea_update"})
+
+
 class Message(Base):
     """One SMS. Inbound rows are unique by Twilio's MessageSid, so a retry changes nothing."""
 

@@ -46,7 +46,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -55,6 +55,7 @@ from engage.conversations.models import CheckIn
 from engage.db import db, insert_for, table_of, utcnow
 from engage.messaging.models import (
     STATUS_RANK,
+    WAIT_OUT_PAUSE,
     Direction,
     Message,
     MessageStatus,
@@ -192,6 +193,7 @@ CLAIM_CANDIDATES = (
         sa.func.coalesce(PATIENTS.c.time_zone, CENTERS.c.time_zone),
         CENTERS.c.quiet_hours_start,
         CENTERS.c.quiet_hours_end,
+        MESSAGES.c.purpose,
     )
     .select_from(MESSAGES)
     .outerjoin(CONTACTS, CONTACTS.c.id == MESSAGES.c.contact_id)
@@ -379,6 +381,10 @@ def claim_batch(now: datetime, limit: int, cap: int, claimer: str) -> Batch:
         if reason is not None:
             cancels.append({"message": row[0], "reason": reason, "now": now})
             continue
+        resume_at = after_pause(row, now)
+        if resume_at is not None:
+            deferrals.append({"message": row[0], "until": resume_at})
+            continue
         morning = quiet_morning(row, now)
         if morning is not None:
             deferrals.append({"message": row[0], "until": morning})
@@ -405,6 +411,14 @@ def claim_batch(now: datetime, limit: int, cap: int, claimer: str) -> Batch:
     return batch
 
 
+def after_pause(row: Sequence[Any], now: datetime) -> datetime | None:
+    """When a paused phone may get this message, for messages that wait rather than lapse."""
+    paused_until, purpose = row[7], row[13]
+    if purpose in WAIT_OUT_PAUSE and paused_until is not None and paused_until > now:
+        return cast(datetime, paused_until)
+    return None
+
+
 def refusal(row: Sequence[Any], now: datetime) -> str | None:
     """Why a message must never be sent to its phone, or None."""
     contact_id, consent, paused_until, unusable_since, unusable_reason = row[5:10]
@@ -414,7 +428,8 @@ def refusal(row: Sequence[Any], now: datetime) -> str | None:
         return "cancelled: SMS consent withdrawn"
     if unusable_since is not None:
         return f"cancelled: number unusable ({unusable_reason or 'reported by Twilio'})"
-    if paused_until is not None and paused_until > now:
+    waits = row[13] in WAIT_OUT_PAUSE
+    if paused_until is not None and paused_until > now and not waits:
         return f"cancelled: check-ins paused until {paused_until:%Y-%m-%d %H:%M} UTC"
     return None
 

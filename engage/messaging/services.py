@@ -126,12 +126,21 @@ def queue_outbound(
     return message
 
 
-def cancel_queued(*, contact_id: int, checkin_ids: list[int] | None = None) -> int:
-    """Withdraw outbox messages not yet sent, for a phone or for some of its check-ins."""
+def cancel_queued(
+    *, contact_id: int, checkin_ids: list[int] | None = None, keep: frozenset[str] = frozenset()
+) -> int:
+    """Withdraw outbox messages not yet sent, for a phone or for some of its check-ins.
+
+    ``keep``: purposes to leave queued (PAUSE keeps ``WAIT_OUT_PAUSE``).
+    """
     statement = sa.update(Message).where(
         Message.contact_id == contact_id, Message.status == MessageStatus.QUEUED
     )
     if checkin_ids is not None:
         statement = statement.where(Message.checkin_id.in_(checkin_ids))
+    if keep:
+        statement = statement.where(
+            sa.or_(Message.purpose.is_(None), Message.purpose.not_in(sorted(keep)))
+        )
     result = db.session.execute(statement.values(status=MessageStatus.CANCELLED))
     return int(getattr(result, "rowcount", 0) or 0)

@@ -94,6 +94,8 @@ class StaffUser(Base):
     full_name: Mapped[str] = mapped_column(sa.String(200))
     role: Mapped[StaffRole] = mapped_column(enum_column_type(StaffRole, "staff_role"))
     is_active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # A clinician or administrator who also reviews the ideas backlog (network reviewers do).
+    reviews_ideas: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # A scrypt hash (werkzeug); None until a password is set: no sign-in without one.
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -106,6 +108,10 @@ class StaffUser(Base):
     def _normalise_email(self, _key: str, value: str) -> str:
         # Addresses are compared case-insensitively, so store one spelling.
         return value.strip().lower()
+
+    @property
+    def may_review_ideas(self) -> bool:
+        return self.is_active and (self.role is StaffRole.NETWORK_REVIEWER or self.reviews_ideas)
 
     def __repr__(self) -> str:
         return f"<StaffUser {self.email} {self.role.value}>"
