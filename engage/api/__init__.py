@@ -55,6 +55,8 @@ def register_api(app: Flask) -> None:
     for key, value in API_SETTINGS.items():
         app.config.setdefault(key, value)
     api.init_app(app)
+    from engage.codesign.api import blp as ideas_blp
     from engage.review.api import blp as review_blp
 
     api.register_blueprint(review_blp)
+    api.register_blueprint(ideas_blp)

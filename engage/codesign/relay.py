@@ -36,7 +36,7 @@ UPDATES: Mapping[str, Mapping[str, str]] = {
             "Thank you for sharing it."
         ),
         IdeaStatus.MERGED: (
-            "Your idea {reference} is like idea {target} from another family, so they are now "
+            "Your idea {reference} is like idea {target} already in the list, so they are now "
             "one. We'll text you what becomes of {target}."
         ),
         "why": "Why: {rationale}",
@@ -57,8 +57,8 @@ UPDATES: Mapping[str, Mapping[str, str]] = {
             "por compartirla."
         ),
         IdeaStatus.MERGED: (
-            "Su idea {reference} se parece a la idea {target} de otra familia, asi que ahora son "
-            "una. Le avisaremos que pasa con {target}."
+            "Su idea {reference} se parece a la idea {target} que ya estaba en la lista, asi "
+            "que ahora son una. Le avisaremos que pasa con {target}."
         ),
         "why": "Por que: {rationale}",
         "centers": "{count} centros de cuidado",

@@ -365,7 +365,8 @@ def _yes_no_at(words: Sequence[str], i: int, *, alone: bool) -> tuple[bool, int]
     return None
 
 
-def _read_yes_no(text: str) -> Parsed:
+def read_yes_no(text: str) -> Parsed:
+    """Yes or no in English or Spanish ("yep", "sí claro", "nope"); also outside check-ins."""
     folded = fold(normalise(text))
     words = re.findall(r"[^\W_]+(?:'[^\W_]+)*", folded)
     if _UNSURE.match(folded) or not words:
@@ -541,7 +542,7 @@ def parse_answer(item: Item, text: str, language: str) -> Parsed:
     if item.type in (ItemType.INTEGER, ItemType.SCALE):
         return _read_integer(item, text, language)
     if item.type is ItemType.YES_NO:
-        return _read_yes_no(text)
+        return read_yes_no(text)
     if item.type is ItemType.CHOICE:
         return _read_choice(item, text, language)
     if item.type is ItemType.TEXT:

@@ -26,9 +26,30 @@ REPLIES: Mapping[str, Mapping[str, str]] = {
         "pause_usage": "To pause, reply PAUSE and a number of days from 1 to 90, like PAUSE 7.",
         "resumed": "Check-ins are on again. Reply PAUSE 7 to pause for a week.",
         "idea_prompt": "Please text your idea in one message. It goes to the network's ideas team.",
-        "idea_saved": (
-            "Thank you! Your idea is saved as {reference}. We'll text you what becomes of it."
+        "idea_who": (
+            "Thank you! Your idea is saved as {reference}. Who would it help? "
+            "Reply in a few words, or SKIP."
         ),
+        "idea_contact": (
+            "May someone from the network contact you about your idea? Reply YES or NO."
+        ),
+        "idea_contact_again": (
+            "Sorry, I didn't get that. May someone from the network contact you about your "
+            "idea? Reply YES or NO."
+        ),
+        "idea_credit": (
+            "Should we credit the idea to {name}, or keep it anonymous? Reply NAME or ANON."
+        ),
+        "idea_credit_again": (
+            "Sorry, I didn't get that. Reply NAME to credit the idea to {name}, "
+            "or ANON to keep it anonymous."
+        ),
+        "idea_done": "Thanks! We'll text you what becomes of {reference}.",
+        "idea_done_checkin": (
+            "Thanks! We'll text you what becomes of {reference}. Back to your check-in:"
+        ),
+        "idea_saved": "Your idea is saved as {reference}.",
+        "your_first_name": "your first name",
         "closed": "This check-in has closed, so this reply was not added to it. Thank you!",
         "nothing_open": (
             "Thanks for your message. There is no check-in open right now. "
@@ -63,9 +84,28 @@ REPLIES: Mapping[str, Mapping[str, str]] = {
         "pause_usage": "Para pausar, responda PAUSA y un numero de dias del 1 al 90, como PAUSA 7.",
         "resumed": "Los mensajes estan activos de nuevo. Responda PAUSA 7 para pausar una semana.",
         "idea_prompt": "Envie su idea en un mensaje. Llegara al equipo de ideas de la red.",
-        "idea_saved": (
-            "¡Gracias! Su idea quedo guardada como {reference}. Le avisaremos que pasa con ella."
+        "idea_who": (
+            "¡Gracias! Su idea quedo guardada como {reference}. ¿A quien ayudaria? "
+            "Responda en pocas palabras, o SKIP."
         ),
+        "idea_contact": ("¿Podria alguien de la red contactarle sobre su idea? Responda SI o NO."),
+        "idea_contact_again": (
+            "Perdon, no entendi. ¿Podria alguien de la red contactarle sobre su idea? "
+            "Responda SI o NO."
+        ),
+        "idea_credit": (
+            "¿Damos credito por la idea a {name}, o la dejamos anonima? Responda NOMBRE o ANON."
+        ),
+        "idea_credit_again": (
+            "Perdon, no entendi. Responda NOMBRE para dar credito a {name}, "
+            "o ANON para dejar la idea anonima."
+        ),
+        "idea_done": "¡Gracias! Le avisaremos que pasa con {reference}.",
+        "idea_done_checkin": (
+            "¡Gracias! Le avisaremos que pasa con {reference}. Volvamos a su control:"
+        ),
+        "idea_saved": "Su idea quedo guardada como {reference}.",
+        "your_first_name": "su nombre",
         "closed": "Este control ya cerro, asi que su respuesta no se agrego. ¡Gracias!",
         "nothing_open": (
             "Gracias por su mensaje. No hay ningun control abierto ahora. "

@@ -7,6 +7,7 @@ store answers, scores and alerts, and return the replies for the TwiML answer.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -15,8 +16,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from engage.alerts.models import Alert, AlertStatus
-from engage.codesign.models import IdeaChannel
-from engage.codesign.services import submit_idea
+from engage.codesign.models import Idea, IdeaChannel, IdeaCredit
+from engage.codesign.services import MAX_WHO_LENGTH, describe_idea, submit_idea
 from engage.conversations import engine, postgres
 from engage.conversations.keywords import Command, Keyword, read_keyword
 from engage.conversations.models import (
@@ -32,15 +33,15 @@ from engage.conversations.models import (
     RespondentRole,
     opening_was_sent,
 )
-from engage.conversations.parsing import normalise
+from engage.conversations.parsing import normalise, read_yes_no, tidy_text
 from engage.conversations.replies import reply, which_child
 from engage.db import db, insert_for, table_of, utcnow
 from engage.errors import InvalidInput
-from engage.instruments.model import Instrument, RespondentMode
+from engage.instruments.model import Instrument, ItemType, RespondentMode
 from engage.instruments.models import InstrumentVersion
 from engage.instruments.scoring import fold
 from engage.instruments.services import instrument_of, record_instrument_version
-from engage.messaging.models import Direction, Message
+from engage.messaging.models import WAIT_OUT_PAUSE, Direction, Message
 from engage.messaging.services import (
     Reply,
     StoredInbound,
@@ -59,6 +60,10 @@ from engage.phones import normalise_phone
 
 MAX_PAUSE_DAYS = 90
 CLOSED_REPLY_WINDOW = timedelta(days=7)
+# Asked one text at a time after an idea is stored: who it helps, contact, credit.
+IDEA_QUESTIONS = frozenset(
+    {PendingQuestion.IDEA_WHO, PendingQuestion.IDEA_CONTACT, PendingQuestion.IDEA_CREDIT}
+)
 
 
 @dataclass(frozen=True)
@@ -239,12 +244,13 @@ def answer_directly(
     if decided is None:
         return None
     target, step = decided
-    replies = [Reply(m.text, m.purpose, target.id) for m in step.messages]
+    instrument = instrument_by_hash(target.content_hash, target.instrument_version_id)
     connection = db.session.connection()
-    if connection.dialect.name == "postgresql" and is_plain(step):
+    if connection.dialect.name == "postgresql" and is_plain(step, instrument):
         return write_plain_step(connection, target, step, sms, phone, locked.contact_id, now)
     inbound = store_inbound_message(sms, phone, locked.contact_id, target.id, now)
-    write_step(target, step, locked.contact_id, inbound.id, sms.body, now)
+    ideas = write_step(target, step, locked.contact_id, inbound.id, sms.body, now)
+    replies = step_replies(target.id, target.language, step, ideas)
     store_replies(inbound.id, phone, sms.to_phone, locked.contact_id, replies, now)
     return [r.text for r in replies]
 
@@ -313,13 +319,14 @@ def write_plain_step(
     return [m.text for m in step.messages]
 
 
-def is_plain(step: engine.Step) -> bool:
-    """One answer (or a re-ask), no alert, not the end: one statement on PostgreSQL."""
+def is_plain(step: engine.Step, instrument: Instrument) -> bool:
+    """One answer (or a re-ask), no alert, no idea, not the end: one statement on PostgreSQL."""
     return (
         step.outcome is None
         and not step.raised
         and len(step.recorded) <= 1
         and all(recorded.status is not None for recorded in step.recorded)
+        and not any(makes_idea(instrument, recorded) for recorded in step.recorded)
     )
 
 
@@ -393,6 +400,8 @@ class Conversation:
         if keyword is not None and keyword.language == "es":
             # STOP and HELP are universal; a Spanish keyword says which language to answer in.
             self.language = "es"
+        if keyword is not None and keyword.command is not Command.SKIP:
+            self.end_idea_questions()  # a keyword is never an answer to them
         if keyword is not None and keyword.command is Command.OPT_OUT:
             return self.opt_out()
         if keyword is not None and keyword.command is Command.OPT_IN:
@@ -413,7 +422,10 @@ class Conversation:
         if state.pending is PendingQuestion.IDEA_TEXT:
             state.pending = PendingQuestion.NONE
             if keyword is None and normalise(sms.body):
-                return self.idea(sms.body)
+                return self.idea(tidy_text(sms.body))
+        if state.pending in IDEA_QUESTIONS:
+            # Only SKIP gets here as a keyword: every other one ended the questions above.
+            return self.idea_question(state, sms.body, skipped=keyword is not None)
         if state.pending is PendingQuestion.CHOOSE_CHECKIN:
             return self.choose_checkin(state, sms.body)
         return self.answer(state, sms.body)
@@ -433,7 +445,9 @@ class Conversation:
         self.record_consent_by_keyword(ConsentState.WITHDRAWN)
         self.close_open_checkins(CheckInStatus.CANCELLED)
         cancel_queued(contact_id=self.contact.id)
-        self.conversation_state().pending = PendingQuestion.NONE
+        state = self.conversation_state()
+        state.pending = PendingQuestion.NONE
+        state.idea_id = None
         return [self.say("opted_out")]
 
     def opt_in(self) -> list[Reply]:
@@ -447,7 +461,8 @@ class Conversation:
             return [self.say("pause_usage")]
         self.contact.paused_until = self.now + timedelta(days=days)
         self.close_open_checkins(CheckInStatus.CANCELLED)
-        cancel_queued(contact_id=self.contact.id)
+        # News of their ideas waits out the pause (the sender holds it); check-in texts go.
+        cancel_queued(contact_id=self.contact.id, keep=WAIT_OUT_PAUSE)
         return [self.say("paused", date=self.local_date(self.contact.paused_until))]
 
     def idea(self, text: str | None) -> list[Reply]:
@@ -457,18 +472,83 @@ class Conversation:
         idea = submit_idea(
             text, contact=self.contact, channel=IdeaChannel.SMS, message_id=self.inbound.id
         )
-        return [self.say("idea_saved", reference=idea.reference)]
+        # Stored at once, so nothing is lost if the family stops answering the questions.
+        state = self.conversation_state()
+        state.pending = PendingQuestion.IDEA_WHO
+        state.idea_id = idea.id
+        return [self.say("idea_who", reference=idea.reference)]
+
+    def idea_question(self, state: ContactConversation, text: str, *, skipped: bool) -> list[Reply]:
+        """Read the answer to who the idea helps, contact, or credit, and ask the next one."""
+        idea = db.session.get(Idea, state.idea_id) if state.idea_id is not None else None
+        if idea is None:  # gone since it was asked: read the text as if nothing were pending
+            self.end_idea_questions()
+            return self.answer(state, text)
+        if state.pending is PendingQuestion.IDEA_WHO:
+            who = None if skipped else who_it_helps(text)
+            if who is not None:
+                describe_idea(idea, who_it_helps=who)
+            state.pending = PendingQuestion.IDEA_CONTACT
+            return [self.say("idea_contact")]
+        name = self.first_name()
+        if state.pending is PendingQuestion.IDEA_CONTACT:
+            if not skipped:
+                answer = read_yes_no(text)
+                if answer.ok:
+                    describe_idea(idea, may_contact=answer.value)
+                elif not self.asked_again("idea_contact_again"):
+                    return [self.say("idea_contact_again")]
+            state.pending = PendingQuestion.IDEA_CREDIT
+            return [self.say("idea_credit", name=name)]
+        credit = IdeaCredit.ANONYMOUS if skipped else read_credit(text, name)
+        if credit is None and not self.asked_again("idea_credit_again"):
+            return [self.say("idea_credit_again", name=name)]
+        describe_idea(idea, credit=credit or IdeaCredit.ANONYMOUS)
+        self.end_idea_questions()
+        return self.idea_done(idea)
+
+    def idea_done(self, idea: Idea) -> list[Reply]:
+        """The last thank-you; with a check-in waiting, its current question again."""
+        checkin = self.next_checkin()
+        current = engine.State.from_json(checkin.state).current if checkin else None
+        if checkin is None or current is None:
+            return [self.say("idea_done", reference=idea.reference)]
+        item = instrument_for(checkin).item(current)
+        proxy = checkin.respondent_role is RespondentRole.PROXY
+        question = engine.question(item, checkin.language.value, proxy)
+        return [
+            self.say("idea_done_checkin", reference=idea.reference),
+            Reply(question.text, question.purpose, checkin.id),
+        ]
+
+    def end_idea_questions(self) -> None:
+        state = db.session.get(ContactConversation, self.contact.id)
+        if state is not None and state.pending in IDEA_QUESTIONS:
+            state.pending = PendingQuestion.NONE
+            state.idea_id = None
+
+    def asked_again(self, purpose: str) -> bool:
+        """Whether the last text we sent this phone was already this re-ask: then move on."""
+        last = db.session.scalar(
+            sa.select(Message.purpose)
+            .where(Message.contact_id == self.contact.id, Message.direction == Direction.OUTBOUND)
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        return last == purpose
+
+    def first_name(self) -> str:
+        owner = self.contact.patient or self.contact.caregiver
+        return owner.given_name if owner else reply(self.language, "your_first_name")
 
     # -- check-ins --------------------------------------------------------------------
     def answer(self, state: ContactConversation, text: str) -> list[Reply]:
         candidates = self.answerable_checkins()
         if not candidates:
             return [self.say("closed" if self.recently_closed() else "nothing_open")]
-        if len(candidates) == 1:
-            return self.step(candidates[0], text)
-        chosen = next((c for c in candidates if c.id == state.chosen_checkin_id), None)
-        if chosen is not None:
-            return self.step(chosen, text)
+        target = self.next_checkin(candidates)
+        if target is not None:
+            return self.step(target, text)
         state.pending = PendingQuestion.CHOOSE_CHECKIN
         state.held_text = text
         state.held_message_id = self.inbound.id
@@ -505,9 +585,9 @@ class Conversation:
             .where(MESSAGE_ROWS.c.id == self.inbound.id)
             .values(checkin_id=checkin.id)
         )
-        write_step(row, result, self.contact.id, self.inbound.id, text, self.now)
+        ideas = write_step(row, result, self.contact.id, self.inbound.id, text, self.now)
         db.session.expire(checkin)
-        replies = [Reply(m.text, m.purpose, checkin.id) for m in result.messages]
+        replies = step_replies(checkin.id, row.language, result, ideas)
         if result.completed:
             replies.extend(self.continue_with_next_checkin(checkin))
         return replies
@@ -547,6 +627,15 @@ class Conversation:
 
     def answerable_checkins(self) -> list[CheckIn]:
         return [c for c in self.open_checkins() if c.opening_sent]
+
+    def next_checkin(self, candidates: list[CheckIn] | None = None) -> CheckIn | None:
+        """The check-in a plain reply answers: the only one open, or the child chosen."""
+        if candidates is None:
+            candidates = self.answerable_checkins()
+        if len(candidates) == 1:
+            return candidates[0]
+        chosen_id = self.conversation_state().chosen_checkin_id
+        return next((c for c in candidates if c.id == chosen_id), None)
 
     def recently_closed(self) -> bool:
         latest = db.session.scalar(
@@ -604,6 +693,41 @@ class Conversation:
         return format_date(local.date() if local else self.now.date(), self.language)
 
 
+def who_it_helps(text: str) -> str | None:
+    """The answer on one line; a long one is cut at a word (the message keeps it whole)."""
+    # U+FFFD is what the webhook put for a NUL: a stand-in, not a word of the answer.
+    who = " ".join(tidy_text(text).replace("\ufffd", " ").split())
+    if len(who) > MAX_WHO_LENGTH:
+        cut = who[: MAX_WHO_LENGTH - 1]
+        if who[MAX_WHO_LENGTH - 1] != " " and " " in cut:
+            cut = cut.rsplit(" ", 1)[0]
+        who = cut.rstrip() + "…"
+    return who or None
+
+
+# Folded replies to "credit the idea to Sam, or keep it anonymous?", filler words dropped.
+CREDIT_BY_NAME = frozenset({"name", "nombre", "1"})
+CREDIT_ANONYMOUS = frozenset({"anon", "anonymous", "anonymously", "anonimo", "anonima", "2", "no"})
+CREDIT_FILLER = frozenset({
+    "first", "my", "mi", "con", "use", "it", "keep", "please", "pls", "thanks", "thank", "you",
+    "ok", "okay", "gracias", "por", "favor", "just", "solo",
+})  # fmt: skip
+
+
+def read_credit(text: str, first_name: str) -> IdeaCredit | None:
+    """NAME, NOMBRE, 1 or the first name itself; ANON, ANONIMO, 2 or NO; None for anything else."""
+    said = " ".join(w for w in credit_words(text) if w not in CREDIT_FILLER)
+    if said in CREDIT_BY_NAME or (said and said == " ".join(credit_words(first_name))):
+        return IdeaCredit.FIRST_NAME
+    if said in CREDIT_ANONYMOUS:
+        return IdeaCredit.ANONYMOUS
+    return None
+
+
+def credit_words(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+", fold(normalise(text)))
+
+
 def pick_checkin(choices: list[CheckIn], text: str) -> CheckIn | None:
     """A choice by its number or by the child's first name."""
     reply_text = normalise(text)
@@ -657,8 +781,11 @@ def write_step(
     inbound_id: int,
     raw_text: str,
     now: datetime,
-) -> None:
-    """Store what one step decided: answers, the new state, alerts, scores, the status."""
+) -> list[Idea]:
+    """Store what one step decided: answers, the new state, alerts, scores, the status.
+
+    An answer to an item that ``becomes_idea`` is also submitted as an idea: those are returned.
+    """
     connection = db.session.connection()
     for recorded in step.recorded:
         if recorded.status is None:
@@ -720,6 +847,48 @@ def write_step(
                 for result in step.outcome.scores.values()
             ],
         )
+
+    instrument = instrument_by_hash(checkin.content_hash, checkin.instrument_version_id)
+    ideas: list[Idea] = []
+    for recorded in step.recorded:
+        if makes_idea(instrument, recorded):
+            ideas.append(
+                submit_idea(
+                    recorded.value,
+                    contact=db.session.get(Contact, checkin.contact_id),
+                    channel=IdeaChannel.CHECKIN,
+                    message_id=inbound_id,
+                    checkin_id=checkin.id,
+                    now=now,
+                )
+            )
+    return ideas
+
+
+def makes_idea(instrument: Instrument, recorded: engine.Recorded) -> bool:
+    """An answered (not skipped) item whose answer goes to the idea backlog too."""
+    item = instrument.item(recorded.item_id)
+    return (
+        item.becomes_idea
+        and item.type is ItemType.TEXT
+        and recorded.status == AnswerStatus.ANSWERED.value
+        and isinstance(recorded.value, str)
+        and bool(recorded.value.strip())
+    )
+
+
+def step_replies(
+    checkin_id: int, language: str, step: engine.Step, ideas: list[Idea]
+) -> list[Reply]:
+    """The engine's texts, and for each idea made its reference, before the next question."""
+    replies = [Reply(m.text, m.purpose, checkin_id) for m in step.messages]
+    for idea in ideas:
+        at = next(
+            (n for n, r in enumerate(replies) if r.purpose in ("question", "band")), len(replies)
+        )
+        text = reply(language, "idea_saved", reference=idea.reference)
+        replies.insert(at, Reply(text, "idea_saved", checkin_id))
+    return replies
 
 
 def new_state(checkin: OpenCheckIn, step: engine.Step) -> dict[str, Any]:

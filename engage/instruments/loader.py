@@ -317,11 +317,17 @@ class _Builder:
             ItemType.SCALE: {"min", "max", "points", "anchors"},
             ItemType.CHOICE: {"options"},
             ItemType.YES_NO: {"points"},
-            ItemType.TEXT: {"max_length"},
+            ItemType.TEXT: {"max_length", "becomes_idea"},
         }[kind]
         common = {"id", "type", "text", "proxy_text", "required", "when", "points_when_not_asked"}
         for key in entry:
-            if key not in allowed | common:
+            if key == "becomes_idea" and kind is not ItemType.TEXT:
+                self.problem(
+                    where,
+                    f"becomes_idea is only for text items: an idea is free text "
+                    f"(this item is {kind.value})",
+                )
+            elif key not in allowed | common:
                 self.problem(where, f"{key} is not used by {kind.value} items")
         item = Item(
             id=entry["id"],
@@ -342,7 +348,12 @@ class _Builder:
         max_length = entry.get("max_length", DEFAULT_TEXT_MAX_LENGTH)
         if item.required:
             self.problem(where, "a free-text item is always optional: remove required: true")
-        return replace(item, max_length=max_length, required=False)
+        return replace(
+            item,
+            max_length=max_length,
+            required=False,
+            becomes_idea=entry.get("becomes_idea", False),
+        )
 
     def build_numeric(self, item: Item, entry: dict[str, Any], where: str) -> Item:
         minimum, maximum = entry.get("min"), entry.get("max")

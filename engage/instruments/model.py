@@ -94,6 +94,8 @@ class Item:
     ask_when: Condition | None = None
     # Points counted when skip logic did not ask the item (e.g. "how much blood" after "no blood").
     points_when_not_asked: int | None = None
+    # A free-text answer that also goes to the co-design backlog as an idea.
+    becomes_idea: bool = False
 
     def option(self, code: str) -> Option | None:
         return next((o for o in self.options if o.code == code), None)

@@ -81,6 +81,7 @@ class ItemSchema(StrictSchema):
     max_length = fields.Integer(strict=True, validate=validate.Range(1, 1600))
     when = fields.Raw()
     points_when_not_asked = fields.Integer(strict=True)
+    becomes_idea = fields.Boolean()
 
 
 class BandSchema(StrictSchema):

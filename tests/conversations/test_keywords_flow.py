@@ -151,9 +151,10 @@ def test_pause_out_of_range_explains(sms, demo, session, text):
 
 def test_idea_with_text_is_stored_and_acknowledged(sms, demo, session):
     [got] = replies(sms("IDEA: a reminder the night before clinic", from_=LAURA))
-    idea = session.scalar(sa.select(Idea))
+    idea = session.scalar(sa.select(Idea).order_by(Idea.id.desc()).limit(1))
     assert got == (
-        f"Thank you! Your idea is saved as {idea.reference}. We'll text you what becomes of it."
+        f"Thank you! Your idea is saved as {idea.reference}. Who would it help? "
+        "Reply in a few words, or SKIP."
     )
     assert idea.reference.startswith("I-") and idea.text == "a reminder the night before clinic"
     assert idea.caregiver_id == contact(session, LAURA).caregiver_id
@@ -165,7 +166,13 @@ def test_idea_alone_then_the_idea(sms, start, session):
     assert replies(sms("IDEA", from_=NOAH))[0].startswith("Please text your idea")
     got = replies(sms("Let teens pick the time of day for check-ins", from_=NOAH))
     assert got[0].startswith("Thank you! Your idea is saved as I-")
-    assert session.scalar(sa.select(Idea.text)) == "Let teens pick the time of day for check-ins"
+    assert (
+        session.scalar(sa.select(Idea.text).order_by(Idea.id.desc()).limit(1))
+        == "Let teens pick the time of day for check-ins"
+    )
+    for _ in range(3):  # who it helps, contact, credit
+        got = replies(sms("SKIP", from_=NOAH))
+    assert got[0].endswith("Back to your check-in:")
     # The check-in is still waiting for its answer.
     assert replies(sms("1", from_=NOAH))[0].startswith("In the last 24 hours, was there blood")
 

@@ -139,6 +139,10 @@ def missing_version(d):
     del d["version"]
 
 
+def idea_from_a_number(d):
+    item(d, "pain")["becomes_idea"] = True
+
+
 BROKEN: list[tuple[Callable[[dict[str, Any]], None], str]] = [
     (unknown_item_type, "item 'pain': type: Must be one of: integer, scale, choice, yes_no, text."),
     (duplicate_item_id, "item 'pain': the id is used by an earlier item"),
@@ -165,6 +169,7 @@ BROKEN: list[tuple[Callable[[dict[str, Any]], None], str]] = [
     (mentions_in_an_unoffered_language, "red flag 'bad_pain': mentions has words for 'fr', not in languages"),
     (mentions_on_a_number, "red flag 'bad_pain': mentions looks into free text; item 'pain' is scale"),
     (missing_version, "version: Missing data for required field."),
+    (idea_from_a_number, "item 'pain': becomes_idea is only for text items: an idea is free text (this item is scale)"),
 ]  # fmt: skip
 
 
@@ -173,6 +178,13 @@ def test_each_broken_file_names_file_place_and_problem(tiny, breaks, expected):
     breaks(tiny)
     problems = problems_of(tiny)
     assert any(line.startswith(f"{PATH}: ") and expected in line for line in problems), problems
+
+
+def test_a_text_item_may_become_an_idea(tiny):
+    item(tiny, "note")["becomes_idea"] = True
+    instrument = parse_instrument(yaml.safe_dump(tiny, allow_unicode=True), PATH)
+    assert instrument.item("note").becomes_idea
+    assert not instrument.item("pain").becomes_idea
 
 
 def test_yaml_syntax_error_names_the_line():

@@ -250,10 +250,29 @@ def test_many_concerns_flag(wellbeing, codes, fires):
     assert ("many_concerns" in flag_ids(wellbeing, wellbeing_answers(*codes))) is fires
 
 
+# -- the closing idea question -----------------------------------------------------------------
+
+
+def test_wellbeing_ends_with_an_optional_idea_question(wellbeing):
+    assert wellbeing.version == "2"
+    last = wellbeing.items[-1]
+    assert (last.id, last.type.value, last.required, last.becomes_idea) == (
+        "improve",
+        "text",
+        False,
+        True,
+    )
+    assert last.max_length == 480
+    assert [item.id for item in wellbeing.items if item.becomes_idea] == ["improve"]
+    for language in ("en", "es"):
+        assert "SKIP" in last.text[language] and "SKIP" in last.proxy_text[language]
+
+
 # -- self-harm mentions, in every free-text item of both instruments ---------------------------
 
 FREE_TEXT_PLACES = [
     ("ibd-wellbeing", "note"),
+    ("ibd-wellbeing", "improve"),
     ("previsit", "what_changed"),
     ("previsit", "topics"),
     ("previsit", "questions"),
@@ -329,8 +348,9 @@ def self_harm_phrases(instrument: Instrument) -> list[tuple[str, ...]]:
 
 
 def test_both_instruments_look_for_the_same_self_harm_phrases(wellbeing, previsit):
-    (in_wellbeing,) = self_harm_phrases(wellbeing)
+    in_wellbeing, in_improve = self_harm_phrases(wellbeing)
     in_previsit = self_harm_phrases(previsit)
+    assert in_improve == in_wellbeing
     assert len(in_previsit) == 3
     assert all(phrases == in_wellbeing for phrases in in_previsit)
 
@@ -423,7 +443,7 @@ def test_every_message_is_one_gsm7_segment(library, instrument_id, language, pro
 @pytest.mark.parametrize(
     ("instrument_id", "items", "en", "es"),
     [
-        ("ibd-wellbeing", 7, "7 short questions", "7 preguntas cortas"),
+        ("ibd-wellbeing", 8, "8 short questions", "8 preguntas cortas"),
         ("previsit", 5, "up to 5 short questions", "hasta 5 preguntas cortas"),
     ],
 )
