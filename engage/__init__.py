@@ -44,6 +44,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from engage.audit.views import bp as audit_bp
     from engage.auth.views import bp as auth_bp
     from engage.auth.web import register_web_session
+    from engage.codesign.views import bp as ideas_bp
     from engage.commands import register_cli
     from engage.health.views import bp as health_bp
     from engage.messaging.views import bp as messaging_bp
@@ -59,6 +60,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(messaging_bp)
     app.register_blueprint(review_bp)
+    app.register_blueprint(ideas_bp)
     register_error_handlers(app)
     register_cli(app)
     return app
