@@ -26,6 +26,10 @@ REPLIES: Mapping[str, Mapping[str, str]] = {
         "pause_usage": "To pause, reply PAUSE and a number of days from 1 to 90, like PAUSE 7.",
         "resumed": "Check-ins are on again. Reply PAUSE 7 to pause for a week.",
         "idea_prompt": "Please text your idea in one message. It goes to the network's ideas team.",
+        "idea_too_long": (
+            "Thank you! That idea is too long to review ({length} characters). "
+            "Please text a shorter version, under 2,000 characters."
+        ),
         "idea_who": (
             "Thank you! Your idea is saved as {reference}. Who would it help? "
             "Reply in a few words, or SKIP."
@@ -84,6 +88,10 @@ REPLIES: Mapping[str, Mapping[str, str]] = {
         "pause_usage": "Para pausar, responda PAUSA y un numero de dias del 1 al 90, como PAUSA 7.",
         "resumed": "Los mensajes estan activos de nuevo. Responda PAUSA 7 para pausar una semana.",
         "idea_prompt": "Envie su idea en un mensaje. Llegara al equipo de ideas de la red.",
+        "idea_too_long": (
+            "¡Gracias! Esa idea es demasiado larga para revisarla ({length} caracteres). "
+            "Envie una version mas corta, de menos de 2.000 caracteres."
+        ),
         "idea_who": (
             "¡Gracias! Su idea quedo guardada como {reference}. ¿A quien ayudaria? "
             "Responda en pocas palabras, o SKIP."

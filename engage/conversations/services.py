@@ -17,7 +17,7 @@ from flask import current_app
 
 from engage.alerts.models import Alert, AlertStatus
 from engage.codesign.models import Idea, IdeaChannel, IdeaCredit
-from engage.codesign.services import MAX_WHO_LENGTH, describe_idea, submit_idea
+from engage.codesign.services import MAX_IDEA_LENGTH, MAX_WHO_LENGTH, describe_idea, submit_idea
 from engage.conversations import engine, postgres
 from engage.conversations.keywords import Command, Keyword, read_keyword
 from engage.conversations.models import (
@@ -469,6 +469,10 @@ class Conversation:
         if not text or not text.strip():
             self.conversation_state().pending = PendingQuestion.IDEA_TEXT
             return [self.say("idea_prompt")]
+        if len(text.strip()) > MAX_IDEA_LENGTH:
+            # Kept in the stored message; the next text is read as the shorter idea.
+            self.conversation_state().pending = PendingQuestion.IDEA_TEXT
+            return [self.say("idea_too_long", length=f"{len(text.strip()):,}")]
         idea = submit_idea(
             text, contact=self.contact, channel=IdeaChannel.SMS, message_id=self.inbound.id
         )

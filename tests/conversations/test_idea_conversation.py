@@ -434,3 +434,21 @@ def test_skipping_the_closing_question_makes_no_idea(sms, start, session, skip):
         ).value
         == "skipped"
     )
+
+
+@pytest.mark.parametrize(
+    ("phone", "opening", "words"),
+    [(LAURA, "Thank you! That idea is too long", "5,000 characters"),
+     (CARMEN, "¡Gracias! Esa idea es demasiado larga", "5,000 caracteres")],
+)  # fmt: skip
+def test_an_idea_too_long_to_review_is_refused_kindly_and_the_next_text_is_the_idea(
+    sms, demo, session, phone, opening, words
+):
+    before = idea_count(session)
+    [reply] = replies(sms("IDEA " + "x" * 5000, from_=phone))
+    assert reply.startswith(opening) and words in reply
+    assert idea_count(session) == before
+    assert pending_of(session, phone) == (PendingQuestion.IDEA_TEXT, None)
+    [saved] = replies(sms("Evening clinic hours", from_=phone))
+    assert latest_idea(session).text == "Evening clinic hours"
+    assert latest_idea(session).reference in saved
