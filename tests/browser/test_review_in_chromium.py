@@ -34,6 +34,12 @@ ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 ANA = "ana.rivera@east.example.org"  # clinician at EAST
 NOAH = "+16175550102"  # E-1002 answers his own check-ins
 NOAH_ANSWERS = "1\nnone\nformed\ntwo\nnope\nnot at all\n/quit\n"
+JORDAN = "jordan.lee@network.example.org"  # network reviewer
+LAURA = "+16175550101"  # Mia's and Noah's mother
+LAURA_IDEA = (
+    "IDEA Please text us the lab results, the portal makes Mia wait days\n"
+    "Parents of kids on infusions\nyes\nNAME\n/quit\n"
+)
 STEP_TIMEOUT_MS = 10_000
 SERVER_START_SECONDS = 30
 
@@ -58,6 +64,7 @@ class DemoServer:
     base_url: str
     visit_day: str  # E-1002's demo visit, YYYY-MM-DD in the center's time zone
     log: Path
+    database: Path
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
@@ -124,6 +131,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
         )
     )
     assert "Your symptoms this week: Remission." in chat.stdout, chat.stdout
+    idea_chat = checked(
+        subprocess.run(
+            flask_command("engage", "chat", LAURA),
+            cwd=PROJECT_ROOT,
+            env=environ,
+            input=LAURA_IDEA,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    )
+    assert "We'll text you what becomes of I-" in idea_chat.stdout, idea_chat.stdout
     visits = checked(run_flask("engage", "visit", "list", "E-1002", environ=environ)).stdout
     visit_day = re.search(r"at EAST (\d{4}-\d\d-\d\d) ", visits)
     assert visit_day is not None, visits
@@ -140,7 +159,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    demo = DemoServer(f"http://127.0.0.1:{port}", visit_day.group(1), log)
+    demo = DemoServer(
+        f"http://127.0.0.1:{port}", visit_day.group(1), log, folder / "engage.sqlite3"
+    )
     try:
         try:
             wait_for_healthz(demo.base_url, process)
@@ -245,4 +266,54 @@ def test_a_clinician_signs_in_reviews_a_chart_and_signs_out(
     expect(tab).to_have_url(re.compile(base + r"/sign-in\?next="))
     expect(tab.get_by_role("heading", name="Sign in")).to_be_visible()
 
+    assert trouble.problems == [], "\n".join(trouble.problems) + "\n" + server.log_tail()
+
+
+def test_a_reviewer_finds_a_texted_idea_merges_it_and_moves_it_on(
+    page: tuple[Page, Trouble], server: DemoServer
+) -> None:
+    from playwright.sync_api import expect
+
+    tab, trouble = page
+    base = re.escape(server.base_url)
+    tab.goto("/sign-in")
+    tab.get_by_label("E-mail").fill(JORDAN)
+    tab.get_by_label("Password").fill(DEMO_STAFF_PASSWORD)
+    tab.get_by_role("button", name="Sign in").click()
+
+    tab.get_by_role("link", name="Ideas", exact=True).click()
+    expect(tab).to_have_url(re.compile(base + r"/ideas$"))
+    tab.get_by_label("Search the redacted text, tags or a reference").fill("lab results")
+    tab.get_by_role("button", name="Show").click()
+    rows = tab.locator("table tbody tr")
+    expect(rows.first).to_contain_text("[name] wait days")  # the child's name never shows
+    screenshot(tab, "ideas-search")
+
+    rows.first.get_by_role("link").first.click()
+    expect(tab).to_have_url(re.compile(base + r"/ideas/I-\d+$"))
+    new_reference = tab.url.rsplit("/", 1)[1]
+    similar = tab.locator("section", has=tab.get_by_role("heading", name="Similar ideas"))
+    twin = similar.locator("tbody tr", has_text="portal").first
+    twin_reference = twin.get_by_role("link").first.inner_text()
+    twin.get_by_label("Why they are the same (sent by SMS)").fill("You sent this idea before.")
+    twin.get_by_role("button", name="Merge into this").click()
+    expect(tab.get_by_role("heading", level=1)).to_contain_text("merged")
+    screenshot(tab, "idea-merged")
+
+    tab.goto(f"/ideas/{twin_reference}")
+    tab.get_by_label(re.compile("^Move from")).select_option("accepted_for_testing")
+    tab.get_by_label("Why (required)").fill("Two centers will try it in January.")
+    tab.get_by_role("button", name="Change status").click()
+    expect(tab.get_by_role("heading", level=1)).to_contain_text("accepted for testing")
+    history = tab.locator("section", has=tab.get_by_role("heading", name="History"))
+    expect(history).to_contain_text("texted 1 phone")
+    screenshot(tab, "idea-accepted")
+
+    outbox = checked(
+        run_flask(
+            "engage", "outbox", "--status", "all", environ=development_environ(server.database)
+        )
+    ).stdout
+    assert f"Your idea {new_reference} is like idea {twin_reference}" in outbox, outbox
+    assert f"Good news: your idea {twin_reference} was chosen" in outbox, outbox
     assert trouble.problems == [], "\n".join(trouble.problems) + "\n" + server.log_tail()
