@@ -32,6 +32,7 @@ from engage.network.models import Center, Network
 from engage.network.services import add_center
 from engage.people.models import Diagnosis, Patient
 from engage.people.services import add_patient
+from tests.demo_staff import signed_in, tokens  # noqa: F401 - fixtures for every test package
 from tests.receivers import smtp, webhook  # noqa: F401 - fixtures for every test package
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"

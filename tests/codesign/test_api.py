@@ -8,33 +8,18 @@ import pytest
 import sqlalchemy as sa
 
 from engage.audit.models import AuditEvent
-from engage.auth.services import issue_api_token
 from engage.codesign.models import Idea, IdeaChannel, IdeaStatus
 from engage.codesign.services import submit_idea
 from engage.codesign.workflow import add_tag, change_status, vote
 from engage.db import utcnow
-from engage.demo.seed import seed_demo
 from engage.messaging.models import Message
 from engage.network.services import find_staff_user
 from engage.people.services import find_contact
+from tests.demo_staff import ANA, JORDAN, PAT, SAM, auth
 
-ANA = "ana.rivera@east.example.org"  # clinician at EAST
-SAM = "sam.chen@west.example.org"  # clinician at WEST
-JORDAN = "jordan.lee@network.example.org"  # network reviewer, no center
-PAT = "pat.morgan@network.example.org"  # administrator
 LAURA = "+16175550101"  # a parent at EAST (Mia and Noah's mother)
 AVA = "+12135550102"  # a patient at WEST
 S = IdeaStatus
-
-
-@pytest.fixture
-def tokens(session):
-    seed_demo()
-    issued = {
-        email: issue_api_token(find_staff_user(email), "test") for email in (ANA, SAM, JORDAN, PAT)
-    }
-    session.commit()
-    return issued
 
 
 @pytest.fixture
@@ -53,10 +38,6 @@ def send(session, tokens):
         return idea
 
     return send_
-
-
-def auth(token):
-    return {"Authorization": f"Bearer {token}"}
 
 
 def grant_review(session, email):

@@ -13,16 +13,13 @@ from engage.codesign.models import Idea, IdeaChannel, IdeaCredit, IdeaStatus, Id
 from engage.codesign.services import submit_idea
 from engage.codesign.workflow import add_tag, change_status, vote
 from engage.db import utcnow
-from engage.demo.seed import DEMO_STAFF_PASSWORD, seed_demo
+from engage.demo.seed import seed_demo
 from engage.messaging.models import Message
 from engage.network.models import StaffUser
 from engage.network.services import find_center, find_staff_user
 from engage.people.services import find_contact
+from tests.demo_staff import ANA, JORDAN, PAT, SAM, token_of
 
-ANA = "ana.rivera@east.example.org"  # clinician at EAST
-SAM = "sam.chen@west.example.org"  # clinician at WEST
-JORDAN = "jordan.lee@network.example.org"  # network reviewer
-PAT = "pat.morgan@network.example.org"  # administrator
 NOAH = "+16175550102"  # a patient at EAST
 LAURA = "+16175550101"  # a parent at EAST
 AVA = "+12135550102"  # a patient at WEST
@@ -33,26 +30,6 @@ FAMILY_NAMES = ("Thompson", "Martinez", "Nguyen", "Johnson", "Kim")
 def demo(session):
     seed_demo()
     session.commit()
-
-
-def token_of(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-@pytest.fixture
-def signed_in(client, demo):
-    def sign_in(email):
-        any_page = client.get("/", follow_redirects=True).text  # home, or the sign-in form
-        client.post("/sign-out", data={"csrf_token": token_of(any_page)})
-        page = client.get("/sign-in").get_data(as_text=True)
-        response = client.post(
-            "/sign-in",
-            data={"email": email, "password": DEMO_STAFF_PASSWORD, "csrf_token": token_of(page)},
-        )
-        assert response.status_code == 302, response.text
-        return client
-
-    return sign_in
 
 
 @pytest.fixture

@@ -7,30 +7,9 @@ import sqlalchemy as sa
 
 from engage.alerts.models import AlertStatus
 from engage.audit.models import AuditEvent
-from engage.auth.services import issue_api_token
-from engage.demo.seed import seed_demo
 from engage.instruments.model import Severity
-from engage.network.services import find_staff_user
 from engage.people.models import Patient
-
-ANA = "ana.rivera@east.example.org"
-SAM = "sam.chen@west.example.org"
-JORDAN = "jordan.lee@network.example.org"
-PAT = "pat.morgan@network.example.org"
-
-
-@pytest.fixture
-def tokens(session):
-    seed_demo()
-    issued = {
-        email: issue_api_token(find_staff_user(email), "test") for email in (ANA, SAM, JORDAN, PAT)
-    }
-    session.commit()
-    return issued
-
-
-def auth(token):
-    return {"Authorization": f"Bearer {token}"}
+from tests.demo_staff import ANA, JORDAN, PAT, SAM, auth
 
 
 def mrn(session, value):

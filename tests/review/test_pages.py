@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import sqlalchemy as sa
 
 from engage.alerts.models import AlertStatus
 from engage.audit.models import AuditEvent
 from engage.conversations.services import open_checkin
-from engage.demo.seed import DEMO_STAFF_PASSWORD, seed_demo
+from engage.demo.seed import seed_demo
 from engage.instruments.services import get_instrument
 from engage.people.models import Patient
-
-ANA = "ana.rivera@east.example.org"  # clinician at EAST
-SAM = "sam.chen@west.example.org"  # clinician at WEST
-JORDAN = "jordan.lee@network.example.org"  # network reviewer
-PAT = "pat.morgan@network.example.org"  # administrator
+from tests.demo_staff import ANA, JORDAN, PAT, SAM, token_of
 
 
 @pytest.fixture
@@ -28,26 +22,6 @@ def demo(session):
 
 def patient(session, mrn):
     return session.scalar(sa.select(Patient).where(Patient.mrn == mrn))
-
-
-def token_of(page: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-@pytest.fixture
-def signed_in(client, demo):
-    def sign_in(email):
-        any_page = client.get("/", follow_redirects=True).text  # home, or the sign-in form
-        client.post("/sign-out", data={"csrf_token": token_of(any_page)})
-        page = client.get("/sign-in").get_data(as_text=True)
-        response = client.post(
-            "/sign-in",
-            data={"email": email, "password": DEMO_STAFF_PASSWORD, "csrf_token": token_of(page)},
-        )
-        assert response.status_code == 302, response.text
-        return client
-
-    return sign_in
 
 
 @pytest.fixture
