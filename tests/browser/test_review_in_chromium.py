@@ -111,6 +111,20 @@ def browser() -> Iterator[Browser]:
             chromium.close()
 
 
+def chat_as(phone: str, lines: str, environ: dict[str, str]) -> str:
+    """Text through the simulator (`flask engage chat`), as a family would; its output."""
+    chat = subprocess.run(
+        flask_command("engage", "chat", phone),
+        cwd=PROJECT_ROOT,
+        env=environ,
+        input=lines,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return checked(chat).stdout
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     """The demo network with one answered check-in, served on a free loopback port."""
@@ -119,30 +133,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     checked(run_flask("db", "upgrade", environ=environ))
     checked(run_flask("engage", "demo", environ=environ))
     checked(run_flask("engage", "checkin", "start", "E-1002", "ibd-symptoms", environ=environ))
-    chat = checked(
-        subprocess.run(
-            flask_command("engage", "chat", NOAH),
-            cwd=PROJECT_ROOT,
-            env=environ,
-            input=NOAH_ANSWERS,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    )
-    assert "Your symptoms this week: Remission." in chat.stdout, chat.stdout
-    idea_chat = checked(
-        subprocess.run(
-            flask_command("engage", "chat", LAURA),
-            cwd=PROJECT_ROOT,
-            env=environ,
-            input=LAURA_IDEA,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    )
-    assert "We'll text you what becomes of I-" in idea_chat.stdout, idea_chat.stdout
+    chat = chat_as(NOAH, NOAH_ANSWERS, environ)
+    assert "Your symptoms this week: Remission." in chat, chat
+    idea_chat = chat_as(LAURA, LAURA_IDEA, environ)
+    assert "We'll text you what becomes of I-" in idea_chat, idea_chat
     visits = checked(run_flask("engage", "visit", "list", "E-1002", environ=environ)).stdout
     visit_day = re.search(r"at EAST (\d{4}-\d\d-\d\d) ", visits)
     assert visit_day is not None, visits
