@@ -129,6 +129,7 @@ def import_models() -> None:
     import engage.conversations.models  # noqa: F401
     import engage.instruments.models  # noqa: F401
     import engage.messaging.models  # noqa: F401
+    import engage.mobile.models  # noqa: F401
     import engage.network.models  # noqa: F401
     import engage.people.models  # noqa: F401
     import engage.scheduling.models  # noqa: F401

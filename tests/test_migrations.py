@@ -41,6 +41,9 @@ EXPECTED_TABLES = {
     "idea_followers",
     "idea_testing_centers",
     "idea_digests",
+    "sign_in_codes",
+    "app_tokens",
+    "proxy_grants",
 }
 
 

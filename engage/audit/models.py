@@ -21,6 +21,8 @@ class AuditEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_users.id"))
+    # A patient or parent using the app (the phone they signed in with), when not staff.
+    contact_id: Mapped[int | None]
     # No foreign key: the record of a view outlives the patient's row.
     patient_id: Mapped[int | None]
     action: Mapped[str] = mapped_column(sa.String(64))

@@ -20,10 +20,16 @@ def record_event(
     patient_id: int | None = None,
     detail: str | None = None,
     at: datetime | None = None,
+    contact_id: int | None = None,
 ) -> AuditEvent:
-    """Append one event in the caller's transaction: a view and its record commit together."""
+    """Append one event in the caller's transaction: a view and its record commit together.
+
+    ``contact_id``: the phone a patient or parent signed in to the app with, when the
+    viewer is not staff.
+    """
     event = AuditEvent(
         staff_user_id=staff.id if staff is not None else None,
+        contact_id=contact_id,
         patient_id=patient_id,
         action=action,
         detail=detail[:500] if detail else None,

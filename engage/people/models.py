@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -185,6 +185,11 @@ class Contact(Base):
     unusable_reason: Mapped[str | None] = mapped_column(sa.String(100))
     # Consecutive "unreachable" failures (30003, 30005); reset by a delivered message.
     unreachable_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    # App preferences. SMS off: check-ins wait in the app and are not texted (sign-in codes
+    # still are). Quiet hours, when set, replace the center's for this phone.
+    sms_enabled: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    quiet_hours_start: Mapped[time | None] = mapped_column(sa.Time)
+    quiet_hours_end: Mapped[time | None] = mapped_column(sa.Time)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     patient: Mapped[Patient | None] = relationship(back_populates="contacts")

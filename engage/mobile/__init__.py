@@ -1,0 +1,1 @@
+"""The patients' and parents' API: sign-in by SMS code, their check-ins, ideas and preferences."""
