@@ -49,6 +49,9 @@ STATUS_RANK = {
 # Purposes of outbox texts that a paused phone gets when the pause ends, rather than never:
 # news the family asked for (what became of their idea). Check-in texts lapse instead.
 WAIT_OUT_PAUSE = frozenset({"idea_update"})
+# Texts the family is waiting for right now (a sign-in code they asked for): sent at once,
+# through quiet hours, a pause, or SMS turned off for check-ins. Never to an opted-out phone.
+AT_ANY_HOUR = frozenset({"sign_in_code"})
 
 
 class Message(Base):

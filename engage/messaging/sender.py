@@ -54,6 +54,7 @@ from flask import Flask, current_app
 from engage.conversations.models import CheckIn
 from engage.db import db, insert_for, table_of, utcnow
 from engage.messaging.models import (
+    AT_ANY_HOUR,
     STATUS_RANK,
     WAIT_OUT_PAUSE,
     Direction,
@@ -191,9 +192,11 @@ CLAIM_CANDIDATES = (
         CONTACTS.c.unusable_since,
         CONTACTS.c.unusable_reason,
         sa.func.coalesce(PATIENTS.c.time_zone, CENTERS.c.time_zone),
-        CENTERS.c.quiet_hours_start,
-        CENTERS.c.quiet_hours_end,
+        # The phone's own quiet hours (an app preference) win over its center's.
+        sa.func.coalesce(CONTACTS.c.quiet_hours_start, CENTERS.c.quiet_hours_start),
+        sa.func.coalesce(CONTACTS.c.quiet_hours_end, CENTERS.c.quiet_hours_end),
         MESSAGES.c.purpose,
+        CONTACTS.c.sms_enabled,
     )
     .select_from(MESSAGES)
     .outerjoin(CONTACTS, CONTACTS.c.id == MESSAGES.c.contact_id)
@@ -385,7 +388,7 @@ def claim_batch(now: datetime, limit: int, cap: int, claimer: str) -> Batch:
         if resume_at is not None:
             deferrals.append({"message": row[0], "until": resume_at})
             continue
-        morning = quiet_morning(row, now)
+        morning = None if row[13] in AT_ANY_HOUR else quiet_morning(row, now)
         if morning is not None:
             deferrals.append({"message": row[0], "until": morning})
             continue
@@ -428,7 +431,10 @@ def refusal(row: Sequence[Any], now: datetime) -> str | None:
         return "cancelled: SMS consent withdrawn"
     if unusable_since is not None:
         return f"cancelled: number unusable ({unusable_reason or 'reported by Twilio'})"
-    waits = row[13] in WAIT_OUT_PAUSE
+    purpose, sms_enabled = row[13], row[14]
+    if sms_enabled is False and purpose not in AT_ANY_HOUR:
+        return "cancelled: SMS turned off in the app"
+    waits = purpose in WAIT_OUT_PAUSE or purpose in AT_ANY_HOUR
     if paused_until is not None and paused_until > now and not waits:
         return f"cancelled: check-ins paused until {paused_until:%Y-%m-%d %H:%M} UTC"
     return None
