@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from engage.alerts.models import Alert, AlertStatus
 from engage.db import db, utcnow
-from engage.errors import InvalidInput
+from engage.errors import Conflict, InvalidInput
 from engage.instruments.model import Severity
 from engage.network.models import StaffUser
 from engage.people.models import Patient
@@ -29,7 +29,7 @@ class InboxAlert:
     patient: Patient
 
 
-def open_alerts(center_ids: Iterable[int], limit: int = 200) -> list[InboxAlert]:
+def open_alerts(center_ids: Iterable[int], limit: int = 200, offset: int = 0) -> list[InboxAlert]:
     ids = list(center_ids)
     if not ids:
         return []
@@ -39,8 +39,23 @@ def open_alerts(center_ids: Iterable[int], limit: int = 200) -> list[InboxAlert]
         .where(Alert.status == AlertStatus.OPEN, Patient.center_id.in_(ids))
         .order_by(SEVERITY_ORDER, Alert.created_at, Alert.id)
         .limit(limit)
+        .offset(offset)
     ).all()
     return [InboxAlert(alert, patient) for alert, patient in rows]
+
+
+def count_open_alerts(center_ids: Iterable[int]) -> int:
+    ids = list(center_ids)
+    if not ids:
+        return 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count(Alert.id))
+            .join(Patient, Patient.id == Alert.patient_id)
+            .where(Alert.status == AlertStatus.OPEN, Patient.center_id.in_(ids))
+        )
+        or 0
+    )
 
 
 def acknowledge_alert(
@@ -51,7 +66,7 @@ def acknowledge_alert(
     if not note:
         raise InvalidInput("note", note, "say what was done (a call, a plan, nothing needed)")
     if alert.status is AlertStatus.ACKNOWLEDGED:
-        raise InvalidInput("alert", str(alert.id), "was already acknowledged")
+        raise Conflict("alert", str(alert.id), "was already acknowledged")
     alert.status = AlertStatus.ACKNOWLEDGED
     alert.acknowledged_at = now or utcnow()
     alert.acknowledged_by_id = staff.id

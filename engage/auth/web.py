@@ -75,6 +75,8 @@ def check_csrf() -> None:
         return
     if request.headers.get("Authorization", "").lower().startswith("bearer "):
         return  # a token, not a cookie: nothing a third-party page could forge
+    if request.path.startswith("/api/") and "staff_id" not in session:
+        return  # no signed-in session for a forged request to ride on (e.g. app sign-in)
     if getattr(current_app.view_functions.get(request.endpoint or ""), "csrf_exempt", False):
         return
     expected = session.get(CSRF_FIELD)
@@ -107,6 +109,9 @@ def staff_required(*roles: StaffRole) -> Callable[[View], View]:
 
 
 def assign_request_id() -> None:
+    # A request starts with no caller known: ``g`` outlives a request wherever an app
+    # context is reused (tests, a command that serves requests), and must not carry one.
+    g.pop("staff", None)
     given = request.headers.get("X-Request-Id", "")
     g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
 

@@ -4,26 +4,26 @@ The same rules as the domain: reviewers only (network reviewers, and clinicians 
 administrators granted ``reviews_ideas``), redacted words for everyone, the family's own
 words only for reviewers of the submitter's center, and every such view audited.
 
-Refusals keep engage's error bodies: a body or query that fails its schema, or input the
-domain refuses, is 422 ``{"error": "Invalid input", "fields": {name: [message]}}``; a
+Refusals are problem details (engage/api/problems.py): a body or query that fails its
+schema, or input the domain refuses, is 422 ``invalid-input`` with ``errors`` by field; a
 change the idea's current state refuses (an illegal transition, a second vote) is 409
-``{"error": "Conflict", "fields": …}``; 401, 403 and 404 are ``{"error", "detail"}``.
+``conflict``, also with ``errors``; then 401 ``unauthorized``, 403 ``forbidden``, 404
+``not-found``. Lists (the backlog, the lead users) come a page at a time.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, jsonify
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
-from werkzeug.exceptions import UnprocessableEntity
 
-from engage.api import api_staff
+from engage.api import api_staff, problems
+from engage.api.pagination import PageQuerySchema, offset_of, page_of, page_schema
 from engage.codesign.backlog import (
     AGES,
-    MAX_PER_PAGE,
     SORTS,
     BacklogQuery,
     CommentEntry,
@@ -32,7 +32,7 @@ from engage.codesign.backlog import (
     require_reviewer,
     reviewable_idea,
 )
-from engage.codesign.leads import rank_lead_users
+from engage.codesign.leads import rank_lead_users_page
 from engage.codesign.models import IDEA_CATEGORIES, IdeaStatus
 from engage.codesign.services import find_idea
 from engage.codesign.workflow import (
@@ -61,7 +61,6 @@ blp = Blueprint(
     description="The co-design backlog: ideas from patients and parents, and their review.",
 )
 
-MAX_LEAD_USERS = 200
 CATEGORIES_TEXT = ", ".join(IDEA_CATEGORIES)
 ORIGINAL_WORDS = (
     "the family's own words: null unless the caller is a member of the submitter's center; "
@@ -77,17 +76,7 @@ class BodySchema(Schema):
         unknown = RAISE
 
 
-class ProblemSchema(Schema):
-    error = fields.String()
-    detail = fields.String(metadata={"description": "why, for 401, 403 and 404"})
-    fields_ = fields.Dict(
-        data_key="fields",
-        keys=fields.String(),
-        metadata={"description": "409, 422: messages by the name of the field refused"},
-    )
-
-
-class BacklogQuerySchema(Schema):
+class BacklogQuerySchema(PageQuerySchema):
     q = fields.String(
         load_default=None,
         validate=validate.Length(max=200),
@@ -109,8 +98,6 @@ class BacklogQuerySchema(Schema):
     tag = fields.String(load_default=None, validate=validate.Length(max=MAX_TAG_LENGTH))
     age = fields.String(load_default=None, validate=validate.OneOf(list(AGES)))
     sort = fields.String(load_default="newest", validate=validate.OneOf(list(SORTS)))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
 class BacklogItemSchema(Schema):
@@ -132,12 +119,7 @@ class BacklogItemSchema(Schema):
     status_changed_at = fields.DateTime()
 
 
-class BacklogPageSchema(Schema):
-    items = fields.List(fields.Nested(BacklogItemSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    per_page = fields.Integer()
-    pages = fields.Integer()
+BacklogPageSchema = page_schema(BacklogItemSchema, "BacklogPage")
 
 
 class HistoryEntrySchema(Schema):
@@ -263,10 +245,6 @@ class CategorizedSchema(Schema):
     category = fields.String(allow_none=True)
 
 
-class LeadUsersQuerySchema(Schema):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_LEAD_USERS))
-
-
 class LeadUserSchema(Schema):
     rank = fields.Integer()
     first_name = fields.String()
@@ -278,6 +256,9 @@ class LeadUserSchema(Schema):
     votes_received = fields.Integer()
     may_contact = fields.Boolean()
     score = fields.Integer()
+
+
+LeadUserPageSchema = page_schema(LeadUserSchema, "LeadUserPage")
 
 
 # -- the caller and refusals ------------------------------------------------------------------
@@ -294,43 +275,28 @@ def caller() -> StaffUser:
     return require_reviewer(g.get("staff"))
 
 
-@blp.errorhandler(UnprocessableEntity)
-def invalid_arguments(error: UnprocessableEntity) -> tuple[Response, int]:
-    """A query or body refused by its schema: the same body as engage's InvalidInput."""
-    messages = (getattr(error, "data", None) or {}).get("messages")
-    if not isinstance(messages, dict):
-        return jsonify({"error": error.name, "detail": error.description}), 422
-    by_field: dict[str, Any] = {}
-    for location_messages in messages.values():  # {"json": {...}}, {"query": {...}}
-        if isinstance(location_messages, dict):
-            by_field.update(location_messages)
-    return jsonify({"error": "Invalid input", "fields": by_field}), 422
-
-
-def refusals(*codes: int) -> Any:
-    """Document the error responses of a route."""
-
-    def decorate(view: Any) -> Any:
-        for code in sorted(codes, reverse=True):
-            view = blp.alt_response(code, schema=ProblemSchema)(view)
-        return view
-
-    return decorate
+def refusals(*statuses: int) -> Any:
+    """Document the problems a route answers besides 401, 404 and 422 (documented for all)."""
+    return problems(blp, *statuses)
 
 
 # -- routes -----------------------------------------------------------------------------------
 # /lead-users first: a static path, never read as an idea's reference.
 @blp.route("/lead-users")
 class LeadUsers(MethodView):
-    @blp.arguments(LeadUsersQuerySchema, location="query")
-    @blp.response(200, LeadUserSchema(many=True))
+    @blp.arguments(PageQuerySchema, location="query")
+    @blp.response(200, LeadUserPageSchema)
     @refusals(401, 403, 422)
     def get(self, query: dict[str, Any]) -> Any:
-        """The most engaged patients and parents: first name, role and center only."""
+        """The most engaged patients and parents: first name, role and center only.
+
+        A page at a time, best first; ``rank`` counts from the top of the whole list.
+        """
         caller()
+        page, per_page = query["page"], query["per_page"]
         with unit_of_work():
-            leads = rank_lead_users(query["limit"])
-        return leads
+            leads, total = rank_lead_users_page(per_page, offset_of(page, per_page))
+        return page_of(leads, total, page, per_page)
 
 
 @blp.route("")

@@ -37,6 +37,11 @@ class LeadUser:
 
 
 def rank_lead_users(limit: int = 50) -> list[LeadUser]:
+    return rank_lead_users_page(limit)[0]
+
+
+def rank_lead_users_page(limit: int, offset: int = 0) -> tuple[list[LeadUser], int]:
+    """``limit`` lead users from the ``offset``-th of the ranking, and how many are ranked."""
     counts: dict[Person, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     willing: set[Person] = set()
     idea_rows = db.session.execute(
@@ -79,10 +84,11 @@ def rank_lead_users(limit: int = 50) -> list[LeadUser]:
     def score(person: Person) -> int:
         return sum(WEIGHTS[key] * value for key, value in counts[person].items())
 
-    ranked = sorted(counts, key=lambda p: (-score(p), p))[:limit]
+    ordered = sorted(counts, key=lambda p: (-score(p), p))
+    ranked = ordered[offset : offset + limit]
     names = people_names(ranked)
     leads = []
-    for rank, person in enumerate(ranked, start=1):
+    for rank, person in enumerate(ranked, start=offset + 1):
         first_name, center = names.get(person, ("", None))
         tally = counts[person]
         leads.append(
@@ -99,7 +105,7 @@ def rank_lead_users(limit: int = 50) -> list[LeadUser]:
                 score=score(person),
             )
         )
-    return leads
+    return leads, len(ordered)
 
 
 def person_of(patient_id: int | None, caregiver_id: int | None) -> Person | None:

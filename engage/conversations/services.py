@@ -41,7 +41,7 @@ from engage.instruments.model import Instrument, ItemType, RespondentMode
 from engage.instruments.models import InstrumentVersion
 from engage.instruments.scoring import fold
 from engage.instruments.services import instrument_of, record_instrument_version
-from engage.messaging.models import WAIT_OUT_PAUSE, Direction, Message
+from engage.messaging.models import AT_ANY_HOUR, WAIT_OUT_PAUSE, Direction, Message
 from engage.messaging.services import (
     Reply,
     StoredInbound,
@@ -459,10 +459,7 @@ class Conversation:
         days = int(argument) if argument and argument.isdigit() else None
         if days is None or not 1 <= days <= MAX_PAUSE_DAYS:
             return [self.say("pause_usage")]
-        self.contact.paused_until = self.now + timedelta(days=days)
-        self.close_open_checkins(CheckInStatus.CANCELLED)
-        # News of their ideas waits out the pause (the sender holds it); check-in texts go.
-        cancel_queued(contact_id=self.contact.id, keep=WAIT_OUT_PAUSE)
+        pause_phone(self.contact, self.now + timedelta(days=days), self.now)
         return [self.say("paused", date=self.local_date(self.contact.paused_until))]
 
     def idea(self, text: str | None) -> list[Reply]:
@@ -782,13 +779,15 @@ def write_step(
     checkin: OpenCheckIn,
     step: engine.Step,
     contact_id: int,
-    inbound_id: int,
+    inbound_id: int | None,
     raw_text: str,
     now: datetime,
 ) -> list[Idea]:
     """Store what one step decided: answers, the new state, alerts, scores, the status.
 
-    An answer to an item that ``becomes_idea`` is also submitted as an idea: those are returned.
+    ``contact_id`` gave the answers, in ``checkin.role``; ``inbound_id`` is their text, or
+    None for an answer given in the app. An answer to an item that ``becomes_idea`` is
+    also submitted as an idea, by that contact: those are returned.
     """
     connection = db.session.connection()
     for recorded in step.recorded:
@@ -859,7 +858,7 @@ def write_step(
             ideas.append(
                 submit_idea(
                     recorded.value,
-                    contact=db.session.get(Contact, checkin.contact_id),
+                    contact=db.session.get(Contact, contact_id),
                     channel=IdeaChannel.CHECKIN,
                     message_id=inbound_id,
                     checkin_id=checkin.id,
@@ -916,6 +915,22 @@ def upsert(
     insert = insert_for(connection)
     statement = insert(table).values(**values)
     connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=update))
+
+
+def pause_phone(contact: Contact, until: datetime, now: datetime) -> None:
+    """No check-ins to this phone before ``until`` (SMS PAUSE, or the app's pause date).
+
+    Its open check-ins are cancelled and their texts withdrawn; news of the family's ideas
+    waits out the pause (the sender holds it), and a sign-in code still goes.
+    """
+    contact.paused_until = until
+    for checkin in db.session.scalars(
+        sa.select(CheckIn).where(
+            CheckIn.contact_id == contact.id, CheckIn.status.in_(OPEN_STATUSES)
+        )
+    ):
+        close_checkin(checkin, CheckInStatus.CANCELLED, now, CloseReason.PAUSED)
+    cancel_queued(contact_id=contact.id, keep=WAIT_OUT_PAUSE | AT_ANY_HOUR)
 
 
 def close_checkin(

@@ -90,7 +90,16 @@ def refresh_tokens(token: str, now: datetime | None = None) -> TokenPair:
         raise RefreshRefused("refresh token revoked: sign in again")
     if row.expires_at <= now:
         raise RefreshRefused("refresh token expired: sign in again")
-    row.used_at = now
+    # Marked used only if nobody else did meanwhile: of two requests racing with one
+    # token, the second is a reuse (the row's read above took no lock).
+    claimed = db.session.execute(
+        sa.update(AppToken)
+        .where(AppToken.id == row.id, AppToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    if not getattr(claimed, "rowcount", 0):
+        revoke_family(row.family, now)
+        raise RefreshRefused("refresh token used twice: every token of this sign-in is revoked")
     # The access tokens issued before go too: one live pair per sign-in.
     db.session.execute(
         sa.update(AppToken)

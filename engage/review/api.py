@@ -1,7 +1,10 @@
 """``/api/v1/review/…``: the clinic day, a patient summary and the alert inbox as JSON.
 
-The same rules as the pages: clinicians of a patient's center only, 404 for anyone
-else's patient, and an audit event for every view and acknowledgement.
+The same rules as the pages: clinicians of a patient's center only (403 for other staff),
+404 for anyone else's patient, and an audit event for every view and acknowledgement.
+Errors are problem details (engage/api/problems.py). The alert inbox is a list, so it
+comes a page at a time; a clinic day is one bounded day and a patient summary one
+document, so neither is paged.
 """
 
 from __future__ import annotations
@@ -9,18 +12,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import abort
+from flask import g
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from engage.api import api_staff
+from engage.api import api_staff, problems
+from engage.api.pagination import PageQuerySchema, offset_of, page_of, page_schema
 from engage.db import unit_of_work
-from engage.errors import InvalidInput
 from engage.network.models import StaffRole, StaffUser
 from engage.review.services import (
     acknowledge_visible_alert,
     clinic_today,
+    count_alert_inbox,
     read_alert_inbox,
     read_clinic_day,
     read_patient_summary,
@@ -38,8 +42,8 @@ def enum_value(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-class EnumValue(fields.Field):
-    """An enum member as its value."""
+class EnumValue(fields.String):
+    """An enum member as its value (a string, in the document too)."""
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return enum_value(value)
@@ -207,6 +211,9 @@ class InboxAlertSchema(Schema):
     mrn = fields.String(attribute="patient.mrn")
 
 
+InboxAlertPageSchema = page_schema(InboxAlertSchema, "InboxAlertPage")
+
+
 class AcknowledgeSchema(Schema):
     note = fields.String(required=True, validate=validate.Length(min=1, max=1000))
 
@@ -219,16 +226,28 @@ class AcknowledgedSchema(Schema):
 
 
 # -- routes -----------------------------------------------------------------------------------
+@blp.before_request
+def authenticate() -> None:
+    """Every route: a clinician's token or session (401, 403), before the arguments are read,
+    so a stranger learns nothing from a 422."""
+    api_staff(StaffRole.CLINICIAN)
+
+
 def clinician() -> StaffUser:
-    return api_staff(StaffRole.CLINICIAN)
+    user: StaffUser = g.staff
+    return user
 
 
 @blp.route("/clinic-day")
 class ClinicDay(MethodView):
     @blp.arguments(ClinicDayQuerySchema, location="query")
     @blp.response(200, ClinicDaySchema)
+    @problems(blp, 403)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
-        """The day's visits at the caller's centers."""
+        """The day's visits at the caller's centers.
+
+        Not paged: one day of one clinician's centers is a bounded list.
+        """
         user = clinician()
         day: date = query["date"] or clinic_today(user)
         with unit_of_work():
@@ -239,6 +258,7 @@ class ClinicDay(MethodView):
 @blp.route("/patients/<int:patient_id>")
 class PatientSummaryView(MethodView):
     @blp.response(200, PatientSummarySchema)
+    @problems(blp, 403)
     def get(self, patient_id: int) -> Any:
         """Everything the pre-visit summary shows about one patient."""
         user = clinician()
@@ -249,25 +269,33 @@ class PatientSummaryView(MethodView):
 
 @blp.route("/alerts")
 class Alerts(MethodView):
-    @blp.response(200, InboxAlertSchema(many=True))
-    def get(self) -> Any:
-        """Open red-flag alerts at the caller's centers, most severe and oldest first."""
+    @blp.arguments(PageQuerySchema, location="query")
+    @blp.response(200, InboxAlertPageSchema)
+    @problems(blp, 403)
+    def get(self, query: dict[str, Any]) -> Any:
+        """Open red-flag alerts at the caller's centers, most severe and oldest first.
+
+        A page at a time; each alert on the page is an audited view.
+        """
         user = clinician()
+        page, per_page = query["page"], query["per_page"]
         with unit_of_work():
-            inbox = read_alert_inbox(user)
-        return inbox
+            total = count_alert_inbox(user)
+            inbox = read_alert_inbox(user, limit=per_page, offset=offset_of(page, per_page))
+        return page_of(inbox, total, page, per_page)
 
 
 @blp.route("/alerts/<int:alert_id>/acknowledge")
 class Acknowledge(MethodView):
     @blp.arguments(AcknowledgeSchema)
     @blp.response(200, AcknowledgedSchema)
+    @problems(blp, 403, 409)
     def post(self, body: dict[str, Any], alert_id: int) -> Any:
-        """Acknowledge an alert with a note saying what was done."""
+        """Acknowledge an alert with a note saying what was done.
+
+        409 ``conflict`` when it was already acknowledged; 422 for a blank note.
+        """
         user = clinician()
-        try:
-            with unit_of_work():
-                alert = acknowledge_visible_alert(user, alert_id, body["note"])
-        except InvalidInput as problem:
-            abort(409, description=f"{problem.field}: {problem.reason}")
+        with unit_of_work():
+            alert = acknowledge_visible_alert(user, alert_id, body["note"])
         return alert

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from werkzeug.exceptions import NotFound
 
 from engage.alerts.models import Alert
-from engage.alerts.services import InboxAlert, acknowledge_alert, open_alerts
+from engage.alerts.services import InboxAlert, acknowledge_alert, count_open_alerts, open_alerts
 from engage.audit.services import record_event
 from engage.auth.access import patient_center_ids, visible_patient
 from engage.db import db
@@ -42,13 +42,18 @@ def read_patient_summary(
     return summary
 
 
-def read_alert_inbox(user: StaffUser) -> list[InboxAlert]:
-    inbox = open_alerts(patient_center_ids(user))
+def read_alert_inbox(user: StaffUser, *, limit: int = 200, offset: int = 0) -> list[InboxAlert]:
+    """Open alerts at the user's centers, most urgent first; each one shown is audited."""
+    inbox = open_alerts(patient_center_ids(user), limit=limit, offset=offset)
     for item in inbox:
         record_event(
             user, "view_alert", patient_id=item.patient.id, detail=f"alert {item.alert.id}"
         )
     return inbox
+
+
+def count_alert_inbox(user: StaffUser) -> int:
+    return count_open_alerts(patient_center_ids(user))
 
 
 def acknowledge_visible_alert(user: StaffUser, alert_id: int, note: str) -> Alert:

@@ -15,6 +15,7 @@ from engage.db import utcnow
 from engage.messaging.models import Message
 from engage.network.services import find_staff_user
 from engage.people.services import find_contact
+from tests.api import PROBLEM_JSON, problem_type
 from tests.demo_staff import ANA, JORDAN, PAT, SAM, auth
 
 LAURA = "+16175550101"  # a parent at EAST (Mia and Noah's mother)
@@ -108,7 +109,7 @@ def test_only_reviewers_use_the_ideas_api(client, tokens, send, session, email, 
         answer = client.get(path, headers=headers)
         assert answer.status_code == status, (email, path)
         if status == 403:
-            assert answer.get_json()["error"] == "Forbidden"
+            assert problem_type(answer) == "forbidden"
             assert idea.redacted_text not in answer.text
     voted = client.post(f"/api/v1/ideas/{idea.reference}/votes", headers=headers)
     assert voted.status_code == (201 if status == 200 else 403)
@@ -217,7 +218,7 @@ def test_a_bad_query_is_refused_by_name(client, as_reviewer, query, field):
     answer = client.get("/api/v1/ideas", query_string=query, headers=as_reviewer)
     assert answer.status_code == 422
     body = answer.get_json()
-    assert body["error"] == "Invalid input" and field in body["fields"]
+    assert problem_type(answer) == "invalid-input" and field in body["errors"]
 
 
 def test_original_words_only_for_reviewers_of_the_submitters_center(client, tokens, send, session):
@@ -252,7 +253,7 @@ def test_an_unknown_reference_is_not_found(client, as_reviewer):
     for reference in ("I-99999", "nonsense"):
         answer = client.get(f"/api/v1/ideas/{reference}", headers=as_reviewer)
         assert answer.status_code == 404
-        assert answer.get_json()["error"] == "Not Found"
+        assert problem_type(answer) == "not-found"
     for method, path, body in (
         ("post", "status", {"status": "under_review", "rationale": "why"}),
         ("post", "votes", None),
@@ -274,15 +275,31 @@ def test_lead_users_is_a_list_not_a_reference(client, as_reviewer, send):
     send("Kiosk in the pharmacy too")
     answer = client.get("/api/v1/ideas/lead-users", headers=as_reviewer)
     assert answer.status_code == 200
-    leads = answer.get_json()
-    assert isinstance(leads, list) and leads
+    page = answer.get_json()
+    leads = page["items"]
+    assert leads and (page["page"], page["per_page"]) == (1, 25)
+    assert page["total"] == len(leads) and page["pages"] == 1
     laura = next(lead for lead in leads if lead["first_name"] == "Laura")
     assert laura["role"] == "parent" and laura["ideas_submitted"] >= 2
     assert [lead["rank"] for lead in leads] == list(range(1, len(leads) + 1))
-    limited = client.get("/api/v1/ideas/lead-users?limit=1", headers=as_reviewer).get_json()
-    assert len(limited) == 1
-    too_many = client.get("/api/v1/ideas/lead-users?limit=0", headers=as_reviewer)
-    assert too_many.status_code == 422 and "limit" in too_many.get_json()["fields"]
+
+    def leads_page(**query):
+        answer = client.get("/api/v1/ideas/lead-users", query_string=query, headers=as_reviewer)
+        assert answer.status_code == 200, answer.get_json()
+        return answer.get_json()
+
+    second = leads_page(page=2, per_page=1)
+    assert [lead["rank"] for lead in second["items"]] == [2]  # ranks count from the top
+    assert second["items"][0] == {**leads[1], "rank": 2}
+    assert (second["total"], second["pages"]) == (len(leads), len(leads))
+    assert leads_page(page=len(leads) + 1, per_page=1)["items"] == []
+    for query, field in (
+        ({"per_page": 0}, "per_page"),
+        ({"per_page": 101}, "per_page"),
+        ({"page": 0}, "page"),
+    ):
+        refused = client.get("/api/v1/ideas/lead-users", query_string=query, headers=as_reviewer)
+        assert refused.status_code == 422 and field in refused.get_json()["errors"]
 
 
 # -- status changes ---------------------------------------------------------------------------
@@ -313,13 +330,13 @@ def test_testing_names_its_centers(client, as_reviewer, send, session):
     session.commit()
     path = f"/api/v1/ideas/{idea.reference}/status"
     nowhere = client.post(path, json={"status": "testing", "rationale": "Try"}, headers=as_reviewer)
-    assert nowhere.status_code == 422 and "centers" in nowhere.get_json()["fields"]
+    assert nowhere.status_code == 422 and "centers" in nowhere.get_json()["errors"]
     unknown = client.post(
         path,
         json={"status": "testing", "rationale": "Try", "centers": ["NORTH"]},
         headers=as_reviewer,
     )
-    assert unknown.status_code == 422 and "NORTH" in unknown.get_json()["fields"]["centers"][0]
+    assert unknown.status_code == 422 and "NORTH" in unknown.get_json()["errors"]["centers"][0]
     done = client.post(
         path,
         json={"status": "testing", "rationale": "Try", "centers": ["east"]},
@@ -355,8 +372,8 @@ def test_a_refused_status_change_names_the_field_and_changes_nothing(
     answer = client.post(f"/api/v1/ideas/{idea.reference}/status", json=body, headers=as_reviewer)
     assert answer.status_code == status, answer.get_json()
     problem = answer.get_json()
-    assert problem["error"] == ("Conflict" if status == 409 else "Invalid input")
-    assert field in problem["fields"], problem
+    assert problem_type(answer) == ("conflict" if status == 409 else "invalid-input")
+    assert field in problem["errors"], problem
     assert reload(session, idea).status is S.NEW and not reload(session, idea).history
     assert outbox(session, idea) == []
 
@@ -369,7 +386,7 @@ def test_an_unknown_merge_target_is_named(client, as_reviewer, send):
         headers=as_reviewer,
     )
     assert answer.status_code == 422
-    assert answer.get_json()["fields"] == {"merge_into": ["'I-99999' is not an idea"]}
+    assert answer.get_json()["errors"] == {"merge_into": ["'I-99999' is not an idea"]}
 
 
 def test_merges_refuse_the_idea_itself_and_a_cycle(client, as_reviewer, send, session):
@@ -385,7 +402,7 @@ def test_merges_refuse_the_idea_itself_and_a_cycle(client, as_reviewer, send, se
 
     itself = merge(first, first)
     assert itself.status_code == 409
-    assert "itself" in itself.get_json()["fields"]["merge_into"][0]
+    assert "itself" in itself.get_json()["errors"]["merge_into"][0]
 
     merged = merge(first, second)
     assert merged.status_code == 200
@@ -396,11 +413,11 @@ def test_merges_refuse_the_idea_itself_and_a_cycle(client, as_reviewer, send, se
 
     cycle = merge(second, first)
     assert cycle.status_code == 409
-    assert "cycle" in cycle.get_json()["fields"]["merge_into"][0]
+    assert "cycle" in cycle.get_json()["errors"]["merge_into"][0]
     assert reload(session, second).status is S.NEW
 
     on_merged = client.post(f"/api/v1/ideas/{first.reference}/votes", headers=as_reviewer)
-    assert on_merged.status_code == 409 and "idea" in on_merged.get_json()["fields"]
+    assert on_merged.status_code == 409 and "idea" in on_merged.get_json()["errors"]
 
 
 # -- votes, comments, tags, assignee, category -------------------------------------------------
@@ -412,7 +429,7 @@ def test_one_vote_per_person(client, as_reviewer, send, session):
     assert first.get_json() == {"reference": idea.reference, "votes": 1, "voted": True}
     again = client.post(path, headers=as_reviewer)
     assert again.status_code == 409
-    assert again.get_json()["error"] == "Conflict" and "vote" in again.get_json()["fields"]
+    assert problem_type(again) == "conflict" and "vote" in again.get_json()["errors"]
     detail = client.get(f"/api/v1/ideas/{idea.reference}", headers=as_reviewer).get_json()
     assert detail["votes"] == 1 and detail["voted"] is True
 
@@ -420,7 +437,7 @@ def test_one_vote_per_person(client, as_reviewer, send, session):
     assert withdrawn.status_code == 204 and withdrawn.data == b""
     assert reload(session, idea).votes == []
     none_left = client.delete(path, headers=as_reviewer)
-    assert none_left.status_code == 409 and "vote" in none_left.get_json()["fields"]
+    assert none_left.status_code == 409 and "vote" in none_left.get_json()["errors"]
 
 
 def test_comments(client, as_reviewer, send, session):
@@ -441,7 +458,7 @@ def test_comments(client, as_reviewer, send, session):
     ):
         refused = client.post(path, json=body, headers=as_reviewer)
         assert refused.status_code == 422, body
-        assert field in refused.get_json()["fields"], body
+        assert field in refused.get_json()["errors"], body
     assert [c.body for c in reload(session, idea).comments] == ["Ask the front desk."]
     detail = client.get(f"/api/v1/ideas/{idea.reference}", headers=as_reviewer).get_json()
     assert [c["body"] for c in detail["comments"]] == ["Ask the front desk."]
@@ -460,13 +477,13 @@ def test_tags(client, as_reviewer, send, session):
     for body in ({"tag": "x" * 41}, {"tag": "no!"}, {"tag": ""}, {}, {"tag": "ok", "color": "red"}):
         refused = client.post(path, json=body, headers=as_reviewer)
         assert refused.status_code == 422, body
-        assert set(refused.get_json()["fields"]) & {"tag", "color"}, body
+        assert set(refused.get_json()["errors"]) & {"tag", "color"}, body
 
     removed = client.delete(f"{path}/waiting room", headers=as_reviewer)
     assert removed.status_code == 204
     assert [t.tag for t in reload(session, idea).tags] == ["front-desk"]
     missing = client.delete(f"{path}/waiting room", headers=as_reviewer)
-    assert missing.status_code == 422 and "tag" in missing.get_json()["fields"]
+    assert missing.status_code == 422 and "tag" in missing.get_json()["errors"]
 
 
 def test_the_assignee_must_review_ideas(client, as_reviewer, send, session):
@@ -490,7 +507,7 @@ def test_the_assignee_must_review_ideas(client, as_reviewer, send, session):
     ):
         refused = client.put(path, json=body, headers=as_reviewer)
         assert refused.status_code == 422, body
-        assert set(refused.get_json()["fields"]) & {"email", "note"}, body
+        assert set(refused.get_json()["errors"]) & {"email", "note"}, body
     assert reload(session, idea).assigned_reviewer.email == JORDAN
 
     grant_review(session, ANA)
@@ -507,7 +524,7 @@ def test_the_category(client, as_reviewer, send, session):
     assert filed.status_code == 200
     assert filed.get_json() == {"reference": idea.reference, "category": "clinic_visits"}
     unknown = client.put(path, json={"category": "astrology"}, headers=as_reviewer)
-    assert unknown.status_code == 422 and "category" in unknown.get_json()["fields"]
+    assert unknown.status_code == 422 and "category" in unknown.get_json()["errors"]
     assert client.put(path, json={}, headers=as_reviewer).status_code == 422
     assert reload(session, idea).category == "clinic_visits"
     cleared = client.put(path, json={"category": None}, headers=as_reviewer)
@@ -534,4 +551,5 @@ def test_a_malformed_body_is_refused_not_a_crash(
         headers=as_reviewer,
     )
     assert answer.status_code == status
-    assert answer.is_json and "error" in answer.get_json()
+    assert answer.mimetype == PROBLEM_JSON
+    assert problem_type(answer) == ("bad-request" if status == 400 else "invalid-input")

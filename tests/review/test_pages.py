@@ -248,7 +248,7 @@ def test_a_browser_gets_an_error_page_not_json(signed_in, session):
     assert page.mimetype == "text/html" and "<h1>Not Found</h1>" in page.text
     assert "Noah" not in page.text
     api = client.get("/api/v1/review/patients/0", headers={"Accept": "text/html"})
-    assert api.mimetype == "application/json"
+    assert api.mimetype == "application/problem+json"
 
 
 @pytest.mark.parametrize(("email", "status"), [(PAT, 200), (ANA, 403), (JORDAN, 403)])
