@@ -31,7 +31,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from engage.api import problems as documented_problems
 from engage.api.pagination import (
     PageQuerySchema,
     PageSchema,
@@ -48,7 +47,7 @@ from engage.db import unit_of_work
 from engage.errors import InvalidInput
 from engage.fields import Choice
 from engage.mobile.access import AppUser
-from engage.mobile.auth import current_app_user
+from engage.mobile.auth import app_routes, current_app_user
 from engage.mobile.auth_api import masked
 from engage.mobile.services import (
     QuietHours,
@@ -72,7 +71,6 @@ blp = Blueprint(
     description="The signed-in phone: who it is, whose data it reads, its ideas and preferences.",
 )
 
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]  # an app's access token
 MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one is not found, not an error
 MAX_PAGE = 100_000  # keeps the row offset within what the databases take
 HH_MM = re.compile(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$")
@@ -334,19 +332,7 @@ class PreferencesPatchSchema(BodySchema):
 
 
 # -- the caller -------------------------------------------------------------------------------
-@blp.before_request
-def authenticate() -> None:
-    """Every route: a live app access token (401), before any argument is read."""
-    current_app_user()
-
-
-def problems(*statuses: int) -> Any:
-    """Document the problems a route answers (401 is documented for every one)."""
-
-    def decorate(view: Any) -> Any:
-        return blp.doc(security=BEARER)(documented_problems(blp, *statuses)(view))
-
-    return decorate
+problems = app_routes(blp)
 
 
 def audit(user: AppUser, action: str, patient_id: int | None, detail: str | None = None) -> None:

@@ -29,7 +29,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from engage.api import problems
 from engage.api.problems import ApiProblem
 from engage.db import db
-from engage.mobile.auth import current_app_user
+from engage.mobile.auth import BEARER, current_app_user
 from engage.mobile.signin import CODE_SENT, request_code, verify_code
 from engage.mobile.tokens import RefreshRefused, TokenPair, refresh_tokens, revoke_contact
 from engage.mobile.tokens import revoke_family as revoke_sign_in
@@ -42,7 +42,6 @@ blp = Blueprint(
 )
 
 PUBLIC: list[dict[str, list[str]]] = [{}]  # no credentials: the operation is how a client gets them
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]  # an app's access token (not a staff session)
 
 
 # -- schemas ----------------------------------------------------------------------------------

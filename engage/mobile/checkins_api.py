@@ -13,13 +13,12 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from engage.api import problems as documented_problems
 from engage.api.pagination import PageQuerySchema, page_of, page_schema
 from engage.api.problems import ApiProblem
 from engage.conversations.models import CheckInStatus, RespondentRole
 from engage.db import unit_of_work
 from engage.instruments.model import Severity
-from engage.mobile.auth import current_app_user
+from engage.mobile.auth import app_routes, current_app_user
 from engage.mobile.checkins import (
     ACTIONS,
     LISTED,
@@ -40,7 +39,6 @@ blp = Blueprint(
     description="Check-ins for patients and parents: open ones, answering them, history.",
 )
 
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]  # an app's access token
 # Ids are PostgreSQL integers: a larger number names nothing (404), not a database error.
 MAX_ID = 2**31 - 1
 MAX_PAGE = 100_000  # keeps the row offset within what the databases take
@@ -211,19 +209,7 @@ def page_body(page: Page) -> dict[str, Any]:
     return page_of(page.items, page.total, page.page, page.per_page)
 
 
-@blp.before_request
-def authenticate() -> None:
-    """Every route: a live app access token (401), before any argument is read."""
-    current_app_user()
-
-
-def problems(*statuses: int) -> Any:
-    """Document the problems a route answers (401 is documented for every one)."""
-
-    def decorate(view: Any) -> Any:
-        return blp.doc(security=BEARER)(documented_problems(blp, *statuses)(view))
-
-    return decorate
+problems = app_routes(blp)
 
 
 # -- routes -----------------------------------------------------------------------------------
