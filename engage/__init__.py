@@ -47,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from engage.codesign.views import bp as ideas_bp
     from engage.commands import register_cli
     from engage.health.views import bp as health_bp
+    from engage.measures.views import bp as measures_bp
     from engage.messaging.views import bp as messaging_bp
     from engage.review.views import bp as review_bp
     from engage.web import register_error_handlers
@@ -61,6 +62,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(messaging_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(ideas_bp)
+    app.register_blueprint(measures_bp)
     register_error_handlers(app)
     register_cli(app)
     return app

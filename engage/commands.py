@@ -13,10 +13,12 @@ from engage.auth.cli import audit_cli, staff_cli
 from engage.codesign.cli import ideas_cli
 from engage.conversations.cli import chat_command, checkin_cli
 from engage.demo.cli import demo_command
+from engage.exports.cli import export_cli
 from engage.instruments.cli import instruments_cli
 from engage.messaging.cli import outbox_command
 from engage.network.cli import center_cli, network_cli
 from engage.people.cli import caregiver_cli, patient_cli
+from engage.roster.cli import import_command
 from engage.scheduler import scheduler_command, serve_command
 from engage.scheduling.cli import enroll_cli, visit_cli
 
@@ -29,6 +31,7 @@ for command in (
     audit_cli,
     patient_cli,
     caregiver_cli,
+    import_command,
     instruments_cli,
     checkin_cli,
     chat_command,
@@ -36,6 +39,7 @@ for command in (
     visit_cli,
     outbox_command,
     ideas_cli,
+    export_cli,
     serve_command,
     scheduler_command,
 ):

@@ -53,6 +53,7 @@ ENVIRONMENT_VARIABLES = (
     "SMTP_USERNAME",
     "SMTP_PASSWORD",
     "SMTP_STARTTLS",
+    "REGISTRY_PSEUDONYM_KEY",
 )
 
 # Scheduling and sending settings, with their defaults and whether they are whole numbers.
@@ -69,6 +70,9 @@ SCHEDULING_DEFAULTS: dict[str, tuple[float, bool]] = {
 }
 
 DEVELOPMENT_SECRET_KEY = "engage-development-only-not-secret"
+DEVELOPMENT_REGISTRY_PSEUDONYM_KEY = "engage-development-registry-key-not-secret"
+# HMAC-SHA256 keys shorter than this are guessable enough to undo the pseudonyms.
+REGISTRY_PSEUDONYM_KEY_MIN_LENGTH = 32
 
 
 class ConfigurationError(click.ClickException):
@@ -112,6 +116,8 @@ def build_settings(
                 "For local development set ENGAGE_ENV=development instead."
             )
         settings["SECRET_KEY"] = DEVELOPMENT_SECRET_KEY
+
+    settings.update(registry_settings(settings, development))
 
     database_url = settings.get("DATABASE_URL") or (
         "sqlite:///" + os.path.join(instance_path, "engage.sqlite3")
@@ -261,6 +267,23 @@ def notice_settings(settings: Mapping[str, Any], prefix: str) -> dict[str, Any]:
             raise ConfigurationError(f"SMTP_STARTTLS={starttls!r} is not true or false")
         result["SMTP_STARTTLS"] = starttls in ("true", "1", "yes")
     return result
+
+
+def registry_settings(settings: Mapping[str, Any], development: bool) -> dict[str, Any]:
+    """The key of the registry export's pseudonyms: optional (only `export registry` needs it),
+    a fixed non-secret one in development, and never short."""
+    key = settings.get("REGISTRY_PSEUDONYM_KEY")
+    if not key:
+        return {
+            "REGISTRY_PSEUDONYM_KEY": DEVELOPMENT_REGISTRY_PSEUDONYM_KEY if development else None
+        }
+    if len(str(key)) < REGISTRY_PSEUDONYM_KEY_MIN_LENGTH:
+        raise ConfigurationError(
+            f"REGISTRY_PSEUDONYM_KEY is {len(str(key))} characters long; use at least "
+            f"{REGISTRY_PSEUDONYM_KEY_MIN_LENGTH}, e.g. "
+            "$(python -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    return {"REGISTRY_PSEUDONYM_KEY": str(key)}
 
 
 def public_base_url(settings: Mapping[str, Any]) -> str | None:

@@ -231,6 +231,7 @@ def register_api(app: Flask) -> None:
 
     app.register_blueprint(docs_bp)
     from engage.codesign.api import blp as ideas_blp
+    from engage.measures.api import blp as measures_blp
     from engage.mobile.api import blp as app_blp
     from engage.mobile.auth_api import blp as app_auth_blp
     from engage.mobile.checkins_api import blp as app_checkins_blp
@@ -241,3 +242,4 @@ def register_api(app: Flask) -> None:
     api.register_blueprint(app_auth_blp)
     api.register_blueprint(app_blp)
     api.register_blueprint(app_checkins_blp)
+    api.register_blueprint(measures_blp)

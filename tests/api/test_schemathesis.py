@@ -2,8 +2,8 @@
 
 Each operation gets the document's boundary and negative cases (the coverage phase) and a
 few random ones (fuzzing), valid and invalid, as the demo's people: the clinician Ana for
-/review, the network reviewer Jordan for /ideas, and for the app's endpoints, in turn,
-Laura (a parent with proxy for Mia and Noah) and Noah (a patient, 14) with a check-in open.
+/review and /measures, the network reviewer Jordan for /ideas, and for the app's endpoints,
+in turn, Laura (a parent with proxy for Mia and Noah) and Noah (a patient, 14) with a check-in open.
 Every other valid path is aimed at a real id (Noah, his check-in, an alert on it, Laura's
 idea), so that answers carrying data are checked too, not only 404s.
 
@@ -94,7 +94,7 @@ class Callers:
         return token
 
     def token_for(self, path: str) -> str:
-        if path.startswith("/api/v1/review/"):
+        if path.startswith(("/api/v1/review/", "/api/v1/measures")):
             return self.staff[ANA]
         if path.startswith("/api/v1/ideas"):
             return self.staff[JORDAN]

@@ -40,7 +40,7 @@ PROBLEM = "/api/v1/problems/"
 
 # Endpoints under /api/v1 that are not the app's: staff's, sign-in itself, documentation.
 NOT_THE_APP = re.compile(
-    r"^/api/v1/(review(/|$)|ideas(/|$)|auth/(code|token|refresh)$|openapi\.json$|docs$|problems)"
+    r"^/api/v1/(review(/|$)|ideas(/|$)|measures(/|$)|auth/(code|token|refresh)$|openapi\.json$|docs$|problems)"
 )
 
 
