@@ -85,7 +85,7 @@ def field_messages(messages: Any) -> dict[str, Any] | None:
 
 
 # Machines call these; people in a browser get pages everywhere else.
-MACHINE_PATHS = ("/api/", "/twilio/", "/healthz")
+MACHINE_PATHS = ("/api/", "/twilio/", "/healthz", "/readyz")
 
 
 def wants_page() -> bool:

@@ -1,11 +1,15 @@
-"""``/healthz``: is the service up, and does its database answer?"""
+"""``/healthz``: is the process up and its database answering (liveness)?
+``/readyz``: may it take traffic: database answering, schema at the newest migration,
+instruments loaded (readiness)?"""
 
 from __future__ import annotations
 
 import logging
+from functools import cache
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, jsonify
+from alembic.script import ScriptDirectory
+from flask import Blueprint, Response, current_app, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 
 from engage.db import db
@@ -31,3 +35,54 @@ def describe_database_error(error: SQLAlchemyError) -> str:
     original = getattr(error, "orig", None) or error
     first_line = (str(original).strip().splitlines() or [type(original).__name__])[0]
     return f"database did not answer: {first_line}"
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    checks: dict[str, str] = {}
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        checks["database"] = "ok"
+        checks["migrations"] = migration_state()
+    except SQLAlchemyError as error:
+        db.session.rollback()
+        checks["database"] = describe_database_error(error)
+        checks["migrations"] = "unknown: the database did not answer"
+    checks["instruments"] = instrument_state()
+    ready = all(value == "ok" or value.startswith("ok ") for value in checks.values())
+    if not ready:
+        log.warning("readiness: %s", checks)
+    body = {"status": "ready" if ready else "not_ready", "checks": checks}
+    return jsonify(body), 200 if ready else 503
+
+
+@cache
+def migration_heads() -> frozenset[str]:
+    from engage import migrations_directory
+
+    return frozenset(ScriptDirectory(str(migrations_directory())).get_heads())
+
+
+def migration_state() -> str:
+    """ "ok" when the schema is at the newest migration; else what to run."""
+    try:
+        versions = set(
+            db.session.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
+        )
+    except SQLAlchemyError:
+        db.session.rollback()
+        return "no schema: run `flask --app engage db upgrade`"
+    heads = migration_heads()
+    if versions == heads:
+        return "ok"
+    found = ", ".join(sorted(versions)) or "none"
+    expected = ", ".join(sorted(heads))
+    return f"schema at {found}, code expects {expected}: run `flask --app engage db upgrade`"
+
+
+def instrument_state() -> str:
+    from engage.instruments.services import EXTENSION_KEY
+
+    library = current_app.extensions.get(EXTENSION_KEY)
+    count = len(library.instruments) if library is not None else 0
+    return f"ok ({count} loaded)" if count else "no instruments loaded: check prompts/"

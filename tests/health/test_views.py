@@ -35,3 +35,42 @@ def test_unknown_path_is_a_json_404(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert response.get_json()["error"] == "Not Found"
+
+
+def test_readyz_is_ready_on_a_migrated_database_with_instruments(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["status"] == "ready"
+    assert body["checks"]["database"] == "ok" and body["checks"]["migrations"] == "ok"
+    assert body["checks"]["instruments"].startswith("ok (")
+
+
+def test_readyz_says_to_migrate_an_unmigrated_database(tmp_path):
+    app = make_test_app(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "not_ready"
+    assert body["checks"]["database"] == "ok"
+    assert "db upgrade" in body["checks"]["migrations"]
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_readyz_names_an_old_schema_version(client, session):
+    import sqlalchemy as sa
+
+    session.execute(sa.text("UPDATE alembic_version SET version_num = '0007'"))
+    body = client.get("/readyz").get_json()
+    assert body["status"] == "not_ready"
+    assert body["checks"]["migrations"].startswith("schema at 0007, code expects 0008")
+
+
+def test_readyz_without_a_database_is_not_ready():
+    app = make_test_app("postgresql://postgres@127.0.0.1:1/engage")
+    body = app.test_client().get("/readyz").get_json()
+    assert body["status"] == "not_ready"
+    assert body["checks"]["database"].startswith("database did not answer: ")
+    with app.app_context():
+        db.engine.dispose()
