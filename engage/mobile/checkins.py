@@ -109,8 +109,19 @@ class ScoreView:
     answered: int
 
 
+class NamesInstrument:
+    """The instrument as the API shows it: ``{"id", "title"}``."""
+
+    instrument_id: str
+    instrument_title: str
+
+    @property
+    def instrument(self) -> dict[str, str]:
+        return {"id": self.instrument_id, "title": self.instrument_title}
+
+
 @dataclass(frozen=True)
-class CheckInView:
+class CheckInView(NamesInstrument):
     id: int
     patient_id: int
     instrument_id: str
@@ -124,23 +135,15 @@ class CheckInView:
     current_question: QuestionView | None
     scores: list[ScoreView]
 
-    @property
-    def instrument(self) -> dict[str, str]:
-        return {"id": self.instrument_id, "title": self.instrument_title}
-
 
 @dataclass(frozen=True)
-class HistoryEntry:
+class HistoryEntry(NamesInstrument):
     checkin_id: int
     completed_at: datetime | None
     instrument_id: str
     instrument_title: str
     respondent_role: RespondentRole
     scores: list[ScoreView]
-
-    @property
-    def instrument(self) -> dict[str, str]:
-        return {"id": self.instrument_id, "title": self.instrument_title}
 
 
 @dataclass(frozen=True)
@@ -303,7 +306,8 @@ def checkin_view(
     status = shown_status(checkin, now)
     question = None
     if status in OPEN_STATUSES:
-        question = question_view(instrument, checkin.state, language, proxy=is_caregiver(user))
+        proxy = user.role == "caregiver"
+        question = question_view(instrument, checkin.state, language, proxy=proxy)
     return CheckInView(
         id=checkin.id,
         patient_id=checkin.patient_id,
@@ -394,15 +398,11 @@ def language_for(user: AppUser, instrument: Instrument, checkin: CheckIn) -> str
     return instrument.languages[0]
 
 
-def is_caregiver(user: AppUser) -> bool:
-    return user.contact.patient is None
-
-
 # -- answering ------------------------------------------------------------------------------
 def answering_role(user: AppUser, instrument: Instrument) -> RespondentRole:
     """SELF for the patient, PROXY for a caregiver, as the instrument's respondent mode allows."""
     mode = instrument.respondent.mode
-    if is_caregiver(user):
+    if user.role == "caregiver":
         if mode is RespondentMode.SELF:
             raise Forbidden(
                 f"{instrument.title['en']} is answered by the patient themselves, "
