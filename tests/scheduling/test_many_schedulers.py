@@ -65,9 +65,13 @@ def fake_twilio(tmp_path):
 
 
 def received(log: Path) -> list[dict]:
+    """Every message the fake server logged so far; a line it is still writing waits for the
+    next look (the server runs in another process and may be mid-line)."""
     if not log.exists():
         return []
-    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    text = log.read_text()
+    complete = text[: text.rfind("\n") + 1]
+    return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
 
 def scheduler_environ(database_url: str, twilio_url: str) -> dict[str, str]:
