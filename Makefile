@@ -24,8 +24,8 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed lint typecheck pytest
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check engage tests bench wsgi.py migrations/env.py
-	$(BIN)/ruff format --check engage tests bench wsgi.py
+	$(BIN)/ruff check engage tests bench wsgi.py gunicorn.conf.py migrations/env.py
+	$(BIN)/ruff format --check engage tests bench wsgi.py gunicorn.conf.py
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy

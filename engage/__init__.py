@@ -10,9 +10,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from engage.config import ConfigurationError, build_settings, redact_url
-from engage.db import db, import_models
+from engage.config import ConfigurationError, build_settings
+from engage.db import db, import_models, shift_clock
 from engage.extensions import migrate
 
 __all__ = ["ConfigurationError", "announce_start", "create_app"]
@@ -32,7 +33,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(build_settings(config, app.instance_path))
     os.makedirs(app.instance_path, exist_ok=True)
-    configure_logging()
+    configure_logging(app)
+    shift_clock(app.config["CLOCK_OFFSET_FILE"])
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind N proxies: the client address, scheme and host come from X-Forwarded-*.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
 
     import_models()
     db.init_app(app)
@@ -49,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from engage.health.views import bp as health_bp
     from engage.measures.views import bp as measures_bp
     from engage.messaging.views import bp as messaging_bp
+    from engage.monitoring.metrics import register_metrics
     from engage.review.views import bp as review_bp
     from engage.web import register_error_handlers
 
@@ -63,6 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(review_bp)
     app.register_blueprint(ideas_bp)
     app.register_blueprint(measures_bp)
+    register_metrics(app)
     register_error_handlers(app)
     register_cli(app)
     return app
@@ -77,13 +87,16 @@ def load_instruments(app: Flask) -> None:
     app.extensions[EXTENSION_KEY] = load_library(folders)
 
 
-def configure_logging() -> None:
-    """Send engage's log lines to stderr when the host process has not set up logging."""
-    if not logging.getLogger().handlers and not log.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        log.addHandler(handler)
-        log.setLevel(logging.INFO)
+def configure_logging(app: Flask) -> None:
+    """Write engage's log as LOG_FORMAT says (JSON lines or text), one line per request.
+
+    The handler is installed once per process, and only when the host process has not
+    set up logging itself; records always propagate, so a host's handlers see them too.
+    """
+    from engage.monitoring.logs import install_handler, register_request_logging
+
+    install_handler(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+    register_request_logging(app)
 
 
 def prepare_engine(engine: sa.Engine) -> None:
@@ -111,17 +124,27 @@ def prepare_engine(engine: sa.Engine) -> None:
 _announced: set[str] = set()
 
 
+def database_label(app: Flask) -> str:
+    """Where the data lives, without credentials: ``PostgreSQL db.internal:5432/engage``."""
+    url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite {url.database or ':memory:'}"
+    return f"PostgreSQL {url.host or 'localhost'}:{url.port or 5432}/{url.database}"
+
+
 def announce_start(app: Flask) -> None:
     """Say once per serving process where data lives and where SMS go."""
     key = f"{app.config['SQLALCHEMY_DATABASE_URI']}|{app.config['SMS_TRANSPORT']}"
     if key in _announced:
         return
     _announced.add(key)
-    log.info(
-        "engage (%s) using database %s",
-        app.config["ENGAGE_ENV"],
-        redact_url(app.config["SQLALCHEMY_DATABASE_URI"]),
-    )
+    log.info("engage (%s) using database %s", app.config["ENGAGE_ENV"], database_label(app))
+    if app.config["CLOCK_OFFSET_FILE"]:
+        log.warning(
+            "the clock of this process is shifted by the offset in CLOCK_OFFSET_FILE=%s: "
+            "for rehearsals and tests only, never for a live service",
+            app.config["CLOCK_OFFSET_FILE"],
+        )
     if app.config["SMS_TRANSPORT"] == "outbox":
         log.warning(
             "Twilio is not configured: outbound SMS stay in the local outbox and nothing "

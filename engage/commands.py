@@ -18,6 +18,7 @@ from engage.instruments.cli import instruments_cli
 from engage.messaging.cli import outbox_command
 from engage.network.cli import center_cli, network_cli
 from engage.people.cli import caregiver_cli, patient_cli
+from engage.retention.cli import purge_command
 from engage.roster.cli import import_command
 from engage.scheduler import scheduler_command, serve_command
 from engage.scheduling.cli import enroll_cli, visit_cli
@@ -38,6 +39,7 @@ for command in (
     enroll_cli,
     visit_cli,
     outbox_command,
+    purge_command,
     ideas_cli,
     export_cli,
     serve_command,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +28,7 @@ ENVIRONMENT_VARIABLES = (
     "TWILIO_AUTH_TOKEN",
     "TWILIO_MESSAGING_SERVICE_SID",
     "TWILIO_FROM_NUMBER",
+    "SMS_TRANSPORT",
     "PUBLIC_BASE_URL",
     "ENGAGE_PROMPTS_PATH",
     "CHECKIN_EXPIRY_HOURS",
@@ -54,6 +56,21 @@ ENVIRONMENT_VARIABLES = (
     "SMTP_PASSWORD",
     "SMTP_STARTTLS",
     "REGISTRY_PSEUDONYM_KEY",
+    # Operations: several hosts, metrics, rotation of secrets.
+    "SECRET_KEY_FALLBACKS",
+    "TWILIO_AUTH_TOKEN_FALLBACKS",
+    "TRUSTED_PROXIES",
+    "METRICS_TOKEN",
+    "METRICS_ALLOWED_NETWORKS",
+    "SCHEDULER_HTTP_ADDRESS",
+    "SCHEDULER_JOB_SECONDS",
+    "CLOCK_OFFSET_FILE",
+    # Retention: how long raw texts and old sign-in records are kept.
+    "RETENTION_INBOUND_BODY_DAYS",
+    "RETENTION_SESSION_DAYS",
+    # Logs: JSON lines or text, and from which level.
+    "LOG_FORMAT",
+    "LOG_LEVEL",
 )
 
 # Scheduling and sending settings, with their defaults and whether they are whole numbers.
@@ -136,6 +153,9 @@ def build_settings(
             raise ConfigurationError(f"{name}={settings[name]!r} must be a whole number")
         settings[name] = int(number) if whole else number
     settings.update(alert_notice_settings(settings))
+    settings.update(operations_settings(settings))
+    settings.update(retention_settings(settings))
+    settings.update(logging_settings(settings, development))
     settings.setdefault("PROMPT_FOLDERS", prompt_folders(settings.get("ENGAGE_PROMPTS_PATH")))
     settings["SESSION_COOKIE_HTTPONLY"] = True
     settings["SESSION_COOKIE_SAMESITE"] = "Lax"
@@ -173,11 +193,13 @@ def engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         # Wait for a writer instead of failing at once: the in-process scheduler
         # and the web server share one file.
-        return {"connect_args": {"timeout": 15}}
+        return {"connect_args": {"timeout": 15}, "hide_parameters": True}
     # No pre-ping: it costs a round trip per request. After a database restart SQLAlchemy
     # invalidates the whole pool on the first failed statement, and the webhook keeps
     # that message; recycling bounds the age of idle connections.
-    return {"pool_recycle": 1800, "connect_args": {"connect_timeout": 5}}
+    # hide_parameters: a failed statement's message never quotes the values (a phone, a text)
+    # into a log line.
+    return {"pool_recycle": 1800, "connect_args": {"connect_timeout": 5}, "hide_parameters": True}
 
 
 def redact_url(url: str) -> str:
@@ -195,8 +217,17 @@ def twilio_settings(settings: Mapping[str, Any], development: bool) -> dict[str,
     service_sid = settings.get("TWILIO_MESSAGING_SERVICE_SID")
     from_number = settings.get("TWILIO_FROM_NUMBER")
     given = [account_sid, auth_token, service_sid, from_number]
-    if not any(given):
+    chosen = str(settings.get("SMS_TRANSPORT") or "").strip().lower()
+    if chosen not in ("", "twilio", "outbox"):
+        raise ConfigurationError(f"SMS_TRANSPORT={chosen!r} is not twilio or outbox")
+    if chosen == "outbox" or (not any(given) and development and chosen != "twilio"):
         return {"SMS_TRANSPORT": "outbox", "PUBLIC_BASE_URL": public_base_url(settings)}
+    if not any(given):
+        raise ConfigurationError(
+            "Twilio is not configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and "
+            "TWILIO_MESSAGING_SERVICE_SID (or TWILIO_FROM_NUMBER) so families get their texts, "
+            "or SMS_TRANSPORT=outbox to keep every SMS in the local outbox (staging, training)"
+        )
 
     missing = [
         name
@@ -286,6 +317,83 @@ def registry_settings(settings: Mapping[str, Any], development: bool) -> dict[st
     return {"REGISTRY_PSEUDONYM_KEY": str(key)}
 
 
+def operations_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings for running on several hosts: proxies, metrics access, secret rotation."""
+    proxies = settings.get("TRUSTED_PROXIES", 0)
+    try:
+        trusted_proxies = int(str(proxies))
+    except ValueError:
+        trusted_proxies = -1
+    if trusted_proxies < 0:
+        raise ConfigurationError(
+            f"TRUSTED_PROXIES={proxies!r} must be a whole number: how many proxies (e.g. 1 for "
+            "one TLS proxy) stand in front of engage and set X-Forwarded-* headers"
+        )
+    networks = []
+    for part in split_list(settings.get("METRICS_ALLOWED_NETWORKS")):
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ConfigurationError(
+                f"METRICS_ALLOWED_NETWORKS: {part!r} is not an address or network "
+                "(e.g. 10.0.0.0/8, 127.0.0.1)"
+            ) from None
+    token = settings.get("METRICS_TOKEN")
+    if token and len(str(token)) < 16:
+        raise ConfigurationError(
+            "METRICS_TOKEN is shorter than 16 characters: use a long random value"
+        )
+    return {
+        "TRUSTED_PROXIES": trusted_proxies,
+        "METRICS_TOKEN": str(token) if token else None,
+        "METRICS_ALLOWED_NETWORKS": networks,
+        "SECRET_KEY_FALLBACKS": split_list(settings.get("SECRET_KEY_FALLBACKS")),
+        "TWILIO_AUTH_TOKEN_FALLBACKS": split_list(settings.get("TWILIO_AUTH_TOKEN_FALLBACKS")),
+        "SCHEDULER_HTTP_ADDRESS": listen_address(settings.get("SCHEDULER_HTTP_ADDRESS")),
+        "SCHEDULER_JOB_SECONDS": job_intervals(settings.get("SCHEDULER_JOB_SECONDS")),
+        "CLOCK_OFFSET_FILE": settings.get("CLOCK_OFFSET_FILE") or None,
+    }
+
+
+def split_list(value: Any) -> list[str]:
+    """A comma-separated setting as a list (a list given directly stays one)."""
+    if not value:
+        return []
+    parts = value if isinstance(value, list | tuple) else str(value).split(",")
+    return [str(part).strip() for part in parts if str(part).strip()]
+
+
+def job_intervals(value: Any) -> dict[str, float]:
+    """``job_id=seconds,...``: how often named system jobs run, instead of their default."""
+    if isinstance(value, dict):
+        return value
+    intervals: dict[str, float] = {}
+    for part in split_list(value):
+        job_id, equals, seconds = part.partition("=")
+        if not equals or not job_id.strip():
+            raise ConfigurationError(
+                f"SCHEDULER_JOB_SECONDS: {part!r} is not job_id=seconds "
+                "(e.g. send_reminders=60,expire_stale_checkins=60)"
+            )
+        intervals[job_id.strip()] = positive_number(seconds, f"SCHEDULER_JOB_SECONDS {job_id}")
+    return intervals
+
+
+def listen_address(value: Any) -> tuple[str, int] | None:
+    """``host:port`` (or ``:port`` for every interface) to listen on, or None."""
+    if not value:
+        return None
+    if isinstance(value, tuple):
+        return value
+    host, _, port = str(value).rpartition(":")
+    if not port.isdigit() or not 0 <= int(port) < 65536:
+        raise ConfigurationError(
+            f"SCHEDULER_HTTP_ADDRESS={value!r} is not host:port "
+            "(e.g. 127.0.0.1:9101, or :9101 for every interface)"
+        )
+    return (host.strip("[]") or "0.0.0.0", int(port))
+
+
 def public_base_url(settings: Mapping[str, Any]) -> str | None:
     value = settings.get("PUBLIC_BASE_URL")
     if not value:
@@ -314,3 +422,39 @@ def positive_number(value: Any, name: str) -> float:
     if number <= 0:
         raise ConfigurationError(f"{name}={value!r} must be above 0")
     return number
+
+
+# Retention settings (whole days) and their defaults: see docs/operations.md, "Retention".
+RETENTION_DEFAULTS = {"RETENTION_INBOUND_BODY_DAYS": 90, "RETENTION_SESSION_DAYS": 30}
+
+
+def retention_settings(settings: Mapping[str, Any]) -> dict[str, int]:
+    """How many days inbound texts and old sign-in records are kept before the purge."""
+    result = {}
+    for name, default in RETENTION_DEFAULTS.items():
+        value = settings.get(name, default)
+        try:
+            days = int(str(value).strip())
+        except ValueError:
+            days = 0
+        if days <= 0:
+            raise ConfigurationError(
+                f"{name}={value!r} is not a whole number of days above 0 (default {default})"
+            )
+        result[name] = days
+    return result
+
+
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def logging_settings(settings: Mapping[str, Any], development: bool) -> dict[str, str]:
+    """JSON log lines for a log pipeline in production, readable text in development."""
+    log_format = str(settings.get("LOG_FORMAT") or ("text" if development else "json"))
+    if log_format.strip().lower() not in LOG_FORMATS:
+        raise ConfigurationError(f"LOG_FORMAT={log_format!r} is not one of json, text")
+    level = str(settings.get("LOG_LEVEL") or "INFO")
+    if level.strip().upper() not in LOG_LEVELS:
+        raise ConfigurationError(f"LOG_LEVEL={level!r} is not one of {', '.join(LOG_LEVELS)}")
+    return {"LOG_FORMAT": log_format.strip().lower(), "LOG_LEVEL": level.strip().upper()}

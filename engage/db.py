@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,9 +25,46 @@ NAMING_CONVENTION = {
 }
 
 
+class ClockShift:
+    """Seconds added to this process's clock, read from a file that another process may rewrite.
+
+    For rehearsals and tests of several processes (CLOCK_OFFSET_FILE): every process that
+    names the same file sees the same simulated time. Re-read whenever the file changes.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.seen: tuple[int, int] | None = None
+        self.seconds = 0.0
+
+    def offset(self) -> timedelta:
+        try:
+            status = os.stat(self.path)
+        except OSError:
+            return timedelta(seconds=self.seconds)
+        if (status.st_mtime_ns, status.st_size) != self.seen:
+            try:
+                text = Path(self.path).read_text().strip()
+                self.seconds = float(text) if text else 0.0
+                self.seen = (status.st_mtime_ns, status.st_size)
+            except (OSError, ValueError):
+                pass  # mid-write: keep the last offset and look again next time
+        return timedelta(seconds=self.seconds)
+
+
+_clock_shift: ClockShift | None = None
+
+
+def shift_clock(path: str | None) -> None:
+    """Make utcnow() follow the offset in ``path`` (None: the real clock)."""
+    global _clock_shift
+    _clock_shift = ClockShift(path) if path else None
+
+
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime (the only kind we store)."""
-    return datetime.now(UTC)
+    now = datetime.now(UTC)
+    return now if _clock_shift is None else now + _clock_shift.offset()
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

@@ -24,7 +24,11 @@ from flask.cli import with_appcontext
 from werkzeug.serving import run_simple
 
 from engage import announce_start
+from engage.config import ConfigurationError, listen_address
 from engage.db import unit_of_work
+from engage.health.startup import check_database_at_start
+from engage.monitoring.jobs import JOB_BOOK_KEY, JobBook, record_job_run
+from engage.monitoring.server import start_scheduler_http
 
 log = logging.getLogger("engage.scheduler")
 
@@ -91,6 +95,17 @@ def send_ideas_digest() -> None:
             log.info("ideas digest: %s", outcome)
 
 
+def purge_expired_data() -> None:
+    """Apply the retention policy: old inbound texts emptied, expired sign-in records gone."""
+    from engage.retention.services import purge_expired_data as purge
+    from engage.retention.services import summary
+
+    with unit_of_work():
+        report = purge()
+    if report.total:
+        log.info("retention purge: %s", summary(report))
+
+
 # Every periodic job of the service, with a stable id named after its function.
 # Capabilities that need time-driven work add their job here.
 SYSTEM_JOBS: tuple[SystemJob, ...] = (
@@ -100,29 +115,51 @@ SYSTEM_JOBS: tuple[SystemJob, ...] = (
     SystemJob(id="notify_new_alerts", run=notify_new_alerts),
     SystemJob(id="expire_stale_checkins", run=expire_stale_checkins, every_seconds=300),
     SystemJob(id="send_ideas_digest", run=send_ideas_digest, every_seconds=3600),
+    SystemJob(id="purge_expired_data", run=purge_expired_data, every_seconds=3600),
 )
 
 
 def run_system_job(app: Flask, job: SystemJob) -> None:
-    """Run one job in its own app context; log a failure and leave the next run to retry."""
-    started = time.monotonic()
-    with app.app_context():
-        try:
-            job.run()
-        except Exception:
-            log.exception("job %s failed", job.id)
-            return
-    log.debug("job %s finished in %.3fs", job.id, time.monotonic() - started)
+    """Run one job in its own app context; log a failure and leave the next run to retry.
+
+    Every line logged during the run carries the run's id, and the run ends with one
+    ``job`` line (see engage/monitoring/logs.py).
+    """
+    from engage.monitoring.logs import job_run, log_job_run
+
+    with job_run():
+        started = time.monotonic()
+        outcome = "ok"
+        with app.app_context():
+            try:
+                job.run()
+            except Exception:
+                outcome = "failed"
+                log.exception("job %s failed", job.id)
+        seconds = time.monotonic() - started
+        record_job_run(job.id, seconds, outcome, app.extensions.get(JOB_BOOK_KEY))
+        log_job_run(job.id, outcome, seconds)
 
 
 def build_scheduler(app: Flask, jobs: Sequence[SystemJob] = SYSTEM_JOBS) -> BackgroundScheduler:
+    """An APScheduler running ``jobs``; the app's job book learns what to expect of them."""
     scheduler = BackgroundScheduler(timezone=UTC)
     tick = float(app.config.get("SCHEDULER_TICK_SECONDS", 15))
+    intervals = app.config.get("SCHEDULER_JOB_SECONDS") or {}
+    unknown = sorted(set(intervals) - {job.id for job in jobs})
+    if unknown:
+        raise ConfigurationError(
+            f"SCHEDULER_JOB_SECONDS names no system job: {', '.join(unknown)} "
+            f"(the jobs are {', '.join(job.id for job in jobs)})"
+        )
+    book = JobBook()
     for job in jobs:
+        every = intervals.get(job.id) or job.every_seconds or tick
+        book.expect(job.id, every)
         scheduler.add_job(
             run_system_job,
             "interval",
-            seconds=job.every_seconds or tick,
+            seconds=every,
             args=[app, job],
             id=job.id,
             name=job.id,
@@ -130,14 +167,24 @@ def build_scheduler(app: Flask, jobs: Sequence[SystemJob] = SYSTEM_JOBS) -> Back
             coalesce=True,
             replace_existing=True,
         )
+    app.extensions[JOB_BOOK_KEY] = book
     return scheduler
 
 
 @click.command("scheduler")
 @with_appcontext
-def scheduler_command() -> None:
+@click.option(
+    "--http",
+    "http_address",
+    metavar="HOST:PORT",
+    help="Serve /metrics, /readyz and /healthz here (default: SCHEDULER_HTTP_ADDRESS; "
+    "neither: no HTTP server).",
+)
+def scheduler_command(http_address: str | None) -> None:
     """Run the system jobs in this process until SIGTERM or Ctrl-C."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    check_database_at_start(app, need_current_schema=True)
+    address = listen_address(http_address) if http_address else app.config["SCHEDULER_HTTP_ADDRESS"]
     announce_start(app)
     stop_requested = threading.Event()
 
@@ -148,12 +195,15 @@ def scheduler_command() -> None:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     scheduler = build_scheduler(app)
+    http_server = start_scheduler_http(app, address) if address else None
     scheduler.start()
     log.info("scheduler started with jobs: %s", ", ".join(j.id for j in SYSTEM_JOBS) or "none")
     while not stop_requested.wait(timeout=1.0):
         pass
     # Let a running job finish its unit of work before the process exits.
     scheduler.shutdown(wait=True)
+    if http_server is not None:
+        http_server.shutdown()
     log.info("scheduler stopped")
 
 
@@ -164,6 +214,7 @@ def scheduler_command() -> None:
 def serve_command(host: str, port: int) -> None:
     """Serve the web app for development, with the system jobs in-process."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    check_database_at_start(app, need_current_schema=True)
     announce_start(app)
     scheduler = build_scheduler(app)
     scheduler.start()

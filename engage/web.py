@@ -85,7 +85,7 @@ def field_messages(messages: Any) -> dict[str, Any] | None:
 
 
 # Machines call these; people in a browser get pages everywhere else.
-MACHINE_PATHS = ("/api/", "/twilio/", "/healthz", "/readyz")
+MACHINE_PATHS = ("/api/", "/twilio/", "/healthz", "/readyz", "/metrics")
 
 
 def wants_page() -> bool:

@@ -62,6 +62,45 @@ def postgres_server() -> tuple[str | None, str]:
     return url, ""
 
 
+def require_postgres() -> str:
+    """The test server's URL; without one a test skips, saying why (fails with CI=true)."""
+    url, reason = postgres_server()
+    if url is None:
+        if running_in_ci():
+            pytest.fail(f"PostgreSQL is required in CI: {reason}")
+        pytest.skip(f"needs PostgreSQL: {reason}")
+    return url
+
+
+FAKE_TWILIO_ACCOUNT_SID = "AC" + "5" * 32
+FAKE_TWILIO_AUTH_TOKEN = "fake-twilio-token"
+
+
+@pytest.fixture
+def fake_twilio(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The fake Twilio REST server as its own process: its URL, and the file it logs to."""
+    import subprocess
+    import sys
+
+    log = tmp_path / "twilio.jsonl"
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "tests.fake_twilio", "--port", "0",
+            "--account-sid", FAKE_TWILIO_ACCOUNT_SID, "--auth-token", FAKE_TWILIO_AUTH_TOKEN,
+            "--log", str(log), "--latency-ms", "2",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert first.startswith("listening on "), first
+    yield first.split()[-1], log
+    process.terminate()
+    process.wait(timeout=10)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # The suite sets its own configuration; a developer's shell must not leak in.
     for name in ENVIRONMENT_VARIABLES:

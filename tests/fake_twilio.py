@@ -376,6 +376,16 @@ def load_faults(value: str) -> dict[str, list[dict[str, Any]]]:
     return faults
 
 
+def logged_messages(log: Path) -> list[dict]:
+    """Every message the fake server logged so far; a line it is still writing waits for the
+    next look (the server runs in another process and may be mid-line)."""
+    if not log.exists():
+        return []
+    text = log.read_text()
+    complete = text[: text.rfind("\n") + 1]
+    return [json.loads(line) for line in complete.splitlines() if line.strip()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.fake_twilio", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")

@@ -12,6 +12,10 @@ from tests.processes import import_wsgi
 
 
 def settings(environ, overrides=None, instance_path="/srv/engage/instance"):
+    """Settings from ``environ``; without Twilio settings, the local outbox chosen explicitly
+    (production refuses to start without either: see the test of that below)."""
+    if not any(name.startswith("TWILIO_") or name == "SMS_TRANSPORT" for name in environ):
+        environ = {**environ, "SMS_TRANSPORT": "outbox"}
     return build_settings(overrides, instance_path, environ=environ)
 
 
@@ -75,8 +79,16 @@ def test_database_url_password_never_appears_in_the_refusal():
     assert "tiger" not in str(refused.value)
 
 
-def test_without_twilio_settings_sms_stay_in_the_outbox():
-    assert settings({"SECRET_KEY": "x"})["SMS_TRANSPORT"] == "outbox"
+def test_in_development_without_twilio_settings_sms_stay_in_the_outbox():
+    assert settings({"ENGAGE_ENV": "development"})["SMS_TRANSPORT"] == "outbox"
+
+
+def test_production_without_twilio_settings_refuses_to_start_unless_outbox_is_chosen():
+    with pytest.raises(ConfigurationError, match="Twilio is not configured: set TWILIO_ACC"):
+        build_settings(None, "/srv/engage/instance", environ={"SECRET_KEY": "x"})
+    assert settings({"SECRET_KEY": "x", "SMS_TRANSPORT": "outbox"})["SMS_TRANSPORT"] == "outbox"
+    with pytest.raises(ConfigurationError, match="SMS_TRANSPORT='pigeon' is not twilio or"):
+        settings({"SECRET_KEY": "x", "SMS_TRANSPORT": "pigeon"})
 
 
 TWILIO = {
@@ -153,3 +165,77 @@ def test_wsgi_refuses_to_start_without_a_secret_key_and_says_why():
     assert result.returncode == 4
     assert "engage cannot start: SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_operations_settings_are_read_and_checked():
+    config = settings(
+        {
+            "SECRET_KEY": "x",
+            "TRUSTED_PROXIES": "1",
+            "METRICS_ALLOWED_NETWORKS": "10.0.0.0/8, 127.0.0.1",
+            "SECRET_KEY_FALLBACKS": "old-key-1,old-key-2",
+            "SCHEDULER_HTTP_ADDRESS": ":9101",
+            "SCHEDULER_JOB_SECONDS": "send_reminders=60, expire_stale_checkins=30",
+        }
+    )
+    assert config["TRUSTED_PROXIES"] == 1
+    assert [str(n) for n in config["METRICS_ALLOWED_NETWORKS"]] == ["10.0.0.0/8", "127.0.0.1/32"]
+    assert config["SECRET_KEY_FALLBACKS"] == ["old-key-1", "old-key-2"]
+    assert config["SCHEDULER_HTTP_ADDRESS"] == ("0.0.0.0", 9101)
+    assert config["SCHEDULER_JOB_SECONDS"] == {"send_reminders": 60, "expire_stale_checkins": 30}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TRUSTED_PROXIES", "two", "TRUSTED_PROXIES='two' must be a whole number"),
+        ("METRICS_ALLOWED_NETWORKS", "10.0.0.0/8,intranet", "'intranet' is not an address"),
+        ("METRICS_TOKEN", "short", "METRICS_TOKEN is shorter than 16 characters"),
+        ("SCHEDULER_HTTP_ADDRESS", "localhost", "'localhost' is not host:port"),
+        ("SCHEDULER_JOB_SECONDS", "send_reminders", "'send_reminders' is not job_id=seconds"),
+        ("SCHEDULER_JOB_SECONDS", "send_reminders=0", "must be above 0"),
+    ],
+)
+def test_bad_operations_settings_are_refused(name, value, message):
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        settings({"SECRET_KEY": "x", name: value})
+
+
+def test_an_unknown_job_in_scheduler_job_seconds_stops_the_scheduler(tmp_path):
+    from engage.scheduler import build_scheduler
+
+    app = create_app(
+        {
+            "ENGAGE_ENV": "development",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'jobs.sqlite3'}",
+            "SCHEDULER_JOB_SECONDS": "send_reminder=5",
+        }
+    )
+    with pytest.raises(
+        ConfigurationError, match="SCHEDULER_JOB_SECONDS names no system job: send_reminder"
+    ):
+        build_scheduler(app)
+
+
+def test_session_cookies_signed_with_a_previous_secret_key_still_sign_in(tmp_path):
+    """Rotating SECRET_KEY keeps people signed in while SECRET_KEY_FALLBACKS holds the old key."""
+    url = f"sqlite:///{tmp_path / 'rotate.sqlite3'}"
+    old = create_app({"ENGAGE_ENV": "development", "DATABASE_URL": url, "SECRET_KEY": "old-key"})
+    serializer = old.session_interface.get_signing_serializer(old)
+    cookie = serializer.dumps({"staff_id": 7})
+    rotated = create_app(
+        {
+            "ENGAGE_ENV": "development",
+            "DATABASE_URL": url,
+            "SECRET_KEY": "new-key",
+            "SECRET_KEY_FALLBACKS": "old-key",
+        }
+    )
+    assert rotated.session_interface.get_signing_serializer(rotated).loads(cookie) == {
+        "staff_id": 7
+    }
+    without = create_app(
+        {"ENGAGE_ENV": "development", "DATABASE_URL": url, "SECRET_KEY": "new-key"}
+    )
+    with pytest.raises(Exception, match="Signature"):
+        without.session_interface.get_signing_serializer(without).loads(cookie)

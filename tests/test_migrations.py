@@ -10,6 +10,7 @@ from engage.db import Base, alembic_options, db
 from tests.conftest import make_test_app
 
 EXPECTED_TABLES = {
+    "early_status_callbacks",
     "networks",
     "centers",
     "staff_users",

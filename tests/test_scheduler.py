@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from engage.db import db, unit_of_work
 from engage.network.models import Network
 from engage.scheduler import SYSTEM_JOBS, SystemJob, run_system_job
-from tests.processes import development_environ, start_flask
+from tests.processes import development_environ, run_flask, start_flask
 
 
 def test_job_ids_are_unique():
@@ -41,6 +41,7 @@ def test_a_failing_job_rolls_back_and_is_logged(app, session, caplog):
 
 def test_scheduler_process_stops_cleanly_on_sigterm(tmp_path):
     environ = development_environ(tmp_path / "scheduler.sqlite3")
+    assert run_flask("db", "upgrade", environ=environ).returncode == 0
     process = start_flask("engage", "scheduler", environ=environ)
     try:
         assert process.stdout is not None

@@ -48,7 +48,7 @@ def sign_in() -> Response | tuple[str, int] | str:
         try:
             user = authenticate(email, password, request.remote_addr or "unknown")
         except SignInThrottled as throttled:
-            log.warning("sign-in throttled for %r from %s", email[:254], request.remote_addr)
+            log.warning("sign-in throttled from %s", request.remote_addr)  # never the e-mail
             problem, status = str(throttled).capitalize() + ".", 429
         except SignInRefused:
             problem, status = "Wrong e-mail or password.", 401

@@ -1,4 +1,4 @@
-"""The signed-in staff user of a request, CSRF tokens, and request ids.
+"""The signed-in staff user of a request, and CSRF tokens.
 
 Sessions are Flask's signed cookies (``Secure`` outside development, ``HttpOnly``,
 ``SameSite=Lax``: see config.py) holding the staff user's id. Every state-changing
@@ -9,15 +9,13 @@ signed instead, and the JSON API's token requests carry no cookie to forge.
 from __future__ import annotations
 
 import hmac
-import re
 import secrets
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, current_app, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from werkzeug.exceptions import Forbidden
 
 from engage.db import db
@@ -29,7 +27,6 @@ CSRF_HEADER = "X-CSRF-Token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Signed by Twilio, not by a browser session.
 CSRF_EXEMPT_BLUEPRINTS = frozenset({"messaging"})
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -108,23 +105,14 @@ def staff_required(*roles: StaffRole) -> Callable[[View], View]:
     return decorate
 
 
-def assign_request_id() -> None:
+def forget_caller() -> None:
     # A request starts with no caller known: ``g`` outlives a request wherever an app
     # context is reused (tests, a command that serves requests), and must not carry one.
     g.pop("staff", None)
-    given = request.headers.get("X-Request-Id", "")
-    g.request_id = given if REQUEST_ID.match(given) else uuid.uuid4().hex
-
-
-def add_request_id(response: Response) -> Response:
-    if "request_id" in g:
-        response.headers["X-Request-Id"] = g.request_id
-    return response
 
 
 def register_web_session(app: Flask) -> None:
     app.permanent_session_lifetime = SESSION_LIFETIME
-    app.before_request(assign_request_id)
+    app.before_request(forget_caller)
     app.before_request(check_csrf)
-    app.after_request(add_request_id)
     app.jinja_env.globals.update(csrf_token=csrf_token, current_staff=current_staff)

@@ -116,6 +116,8 @@ class Message(Base):
     sent_at: Mapped[datetime | None]
     status_changed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the retention policy emptied an inbound body (engage/retention); the row stays.
+    body_purged_at: Mapped[datetime | None]
 
 
 class MessageStatusEvent(Base):
@@ -127,6 +129,22 @@ class MessageStatusEvent(Base):
     message_id: Mapped[int] = mapped_column(
         sa.ForeignKey("messages.id", ondelete="CASCADE"), index=True
     )
+    status: Mapped[str] = mapped_column(sa.String(32))
+    error_code: Mapped[str | None] = mapped_column(sa.String(16))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EarlyStatusCallback(Base):
+    """A delivery status that arrived before the sender stored its message's SID.
+
+    Twilio may call back before its answer to the send has been recorded (a fast failure,
+    a busy database); the status waits here and is applied as soon as the SID is known.
+    """
+
+    __tablename__ = "early_status_callbacks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    twilio_sid: Mapped[str] = mapped_column(sa.String(64), index=True)
     status: Mapped[str] = mapped_column(sa.String(32))
     error_code: Mapped[str | None] = mapped_column(sa.String(16))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -58,12 +58,14 @@ from engage.messaging.models import (
     STATUS_RANK,
     WAIT_OUT_PAUSE,
     Direction,
+    EarlyStatusCallback,
     Message,
     MessageStatus,
     MessageStatusEvent,
     SendWindow,
 )
 from engage.messaging.transport import Handover, SendFailed, TwilioTransport
+from engage.monitoring.logs import mask
 from engage.network.models import Center
 from engage.people.consent import CURRENT_CONSENT_TEXT_VERSION
 from engage.people.models import (
@@ -81,6 +83,7 @@ log = logging.getLogger("engage.messaging")
 MESSAGES, EVENTS, WINDOWS = table_of(Message), table_of(MessageStatusEvent), table_of(SendWindow)
 CONTACTS, CHECKINS, LINKS = table_of(Contact), table_of(CheckIn), table_of(CaregiverLink)
 PATIENTS, CENTERS = table_of(Patient), table_of(Center)
+EARLY = table_of(EarlyStatusCallback)
 
 RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
@@ -315,6 +318,12 @@ def send_outbox(
             report.cancelled += batch.cancelled
             report.deferred += batch.deferred
             hand_over(batch.claimed, transport, claimer, max_attempts, now, report, concurrency)
+            if batch.claimed:
+                handed = sa.select(MESSAGES.c.twilio_sid).where(
+                    MESSAGES.c.id.in_([message.id for message in batch.claimed])
+                )
+                settle_early_statuses(handed)
+                db.session.commit()
             if batch.examined == 0 or time.monotonic() >= deadline:
                 break
             if batch.rate_limited:
@@ -611,7 +620,7 @@ def record_retry(message: Claimed, failure: SendFailed, now: datetime, claimer: 
         "message %s: attempt %d failed (%s); next try in %.0fs",
         message.id,
         message.attempts,
-        failure.message,
+        mask(failure.message),  # Twilio's words may quote the phone
         delay.total_seconds(),
     )
     write_held(
@@ -647,7 +656,7 @@ def record_failure(
     text = failure.message
     if failure.transient:
         text = f"gave up after {message.attempts} attempts (max {max_attempts}): {text}"
-    log.warning("message %s failed: %s", message.id, text)
+    log.warning("message %s failed: %s", message.id, mask(text))  # may quote the phone
     write_held(
         message,
         claimer,
@@ -674,7 +683,7 @@ def write_held(message: Claimed, claimer: str, **values: Any) -> None:
         log.warning(
             "message %s: this sender's lease ran out before its result was recorded (%s)",
             message.id,
-            values.get("error_message") or values.get("status"),
+            mask(str(values.get("error_message") or values.get("status"))),
         )
 
 
@@ -818,3 +827,43 @@ def record_delivery_status(
         if code is not None:
             apply_error_code(contact_id, code, now)
     return StatusUpdate(message_id, ours, moved=True)
+
+
+def keep_early_status(
+    twilio_sid: str, reported: str, error_code: str | None, now: datetime | None = None
+) -> None:
+    """Keep a status whose message is not (yet) known by its SID; the caller commits."""
+    db.session.connection().execute(
+        sa.insert(EARLY).values(
+            twilio_sid=twilio_sid[:64],
+            status=reported.strip().lower()[:32],
+            error_code=(error_code or "").strip()[:16] or None,
+            received_at=now or utcnow(),
+        )
+    )
+
+
+def settle_early_statuses(sids: sa.Select[tuple[str | None]]) -> int:
+    """Apply the early statuses of the messages whose SIDs ``sids`` selects, in the order
+    they arrived; returns how many. The caller commits.
+
+    Both sides call this after committing their own part (the callback its early row, the
+    sender the SID), so whichever commits last finds the other's row; DELETE … RETURNING
+    hands each early status to one of them only.
+    """
+    known = sa.select(MESSAGES.c.twilio_sid).where(
+        MESSAGES.c.twilio_sid.in_(sids.scalar_subquery()),
+        MESSAGES.c.direction == Direction.OUTBOUND.value,
+    )
+    rows = (
+        db.session.connection()
+        .execute(
+            sa.delete(EARLY)
+            .where(EARLY.c.twilio_sid.in_(known.scalar_subquery()))
+            .returning(EARLY.c.twilio_sid, EARLY.c.status, EARLY.c.error_code, EARLY.c.received_at)
+        )
+        .all()
+    )
+    for sid, status, code, received_at in sorted(rows, key=lambda row: row.received_at):
+        record_delivery_status(sid, status, code, received_at)
+    return len(rows)

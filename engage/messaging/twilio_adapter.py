@@ -42,8 +42,13 @@ def is_trusted(app: Flask, request: Request) -> bool:
     if not signature:
         return False
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
-    validator = RequestValidator(token)
-    return bool(validator.validate(signed_url(app, request), request.form, signature, algorithm))
+    url = signed_url(app, request)
+    # While the auth token is being rotated, Twilio may still sign with the previous one.
+    tokens = [token, *app.config.get("TWILIO_AUTH_TOKEN_FALLBACKS", ())]
+    return any(
+        RequestValidator(candidate).validate(url, request.form, signature, algorithm)
+        for candidate in tokens
+    )
 
 
 def is_loopback(address: str | None) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +13,11 @@ from engage.conversations.services import InboundSms, handle_inbound, replay, st
 from engage.db import db, unit_of_work
 from engage.errors import describe_problems
 from engage.messaging.schemas import InboundSmsSchema, StatusCallbackSchema
-from engage.messaging.sender import record_delivery_status
+from engage.messaging.sender import (
+    keep_early_status,
+    record_delivery_status,
+    settle_early_statuses,
+)
 from engage.messaging.twilio_adapter import is_trusted, twiml
 
 bp = Blueprint("messaging", __name__, url_prefix="/twilio")
@@ -65,18 +70,18 @@ def status_callback() -> Response:
         fields = STATUS_CALLBACK.load(request.form)
     except ValidationError as error:
         return bad_request(error)
+    sid, status, code = fields["MessageSid"], fields["MessageStatus"], fields["ErrorCode"]
     with unit_of_work():
-        update = record_delivery_status(
-            fields["MessageSid"], fields["MessageStatus"], fields["ErrorCode"]
-        )
+        update = record_delivery_status(sid, status, code)
+        if update is None:
+            keep_early_status(sid, status, code)
     if update is None:
-        # Not one of our messages (or deleted since): a success all the same, or Twilio
-        # would keep trying.
-        log.info(
-            "status %r for unknown message %s ignored",
-            fields["MessageStatus"],
-            fields["MessageSid"],
-        )
+        # Twilio can call back before the sender has stored the SID Twilio answered with:
+        # the status waits for it (and goes with retention if no such message appears).
+        with unit_of_work():
+            settled = settle_early_statuses(sa.select(sa.literal(sid)))
+        if not settled:
+            log.info("status %r for message %s kept until the message is known", status, sid)
         return Response("", 200, mimetype="text/plain")
     return Response(status=204)
 

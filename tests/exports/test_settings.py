@@ -10,7 +10,9 @@ from engage.config import (
 
 
 def settings(environ):
-    return build_settings(None, "/srv/engage/instance", environ=environ)
+    return build_settings(
+        None, "/srv/engage/instance", environ={"SMS_TRANSPORT": "outbox", **environ}
+    )
 
 
 def test_production_starts_without_a_key_and_development_has_a_fixed_one():

@@ -40,6 +40,7 @@ def test_gunicorn_entry_point_says_which_file_is_broken(tmp_path, tiny):
     environ = {
         **os.environ,
         "SECRET_KEY": TEST_SECRET_KEY,
+        "SMS_TRANSPORT": "outbox",
         "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3",
         "ENGAGE_PROMPTS_PATH": str(folder),
     }

@@ -129,12 +129,62 @@ def test_a_signed_callback_without_a_required_field_is_a_clear_400(
     assert count_events(session) == 0
 
 
-def test_an_unknown_message_sid_is_acknowledged_logged_and_not_stored(client, app, session, caplog):
+def test_a_status_for_an_unknown_sid_waits_and_is_applied_when_the_sender_records_it(
+    client, app, session, outbound, caplog
+):
+    """Twilio can call back before the sender has stored the SID of its answer."""
+    from engage.messaging.models import EarlyStatusCallback
+    from engage.messaging.sender import settle_early_statuses
+
+    message = outbound(status=MessageStatus.SUBMITTING, sid=None)
     with caplog.at_level(logging.INFO, logger="engage.messaging"):
-        response = send_signed_status(client, app, "SMnot-ours", "delivered")
+        response = send_signed_status(client, app, "SM" + "e" * 32, "undelivered", "30003")
     assert response.status_code == 200
-    assert "unknown message SMnot-ours" in caplog.text
+    assert "kept until the message is known" in caplog.text
     assert count_events(session) == 0
+    assert session.scalar(sa.select(sa.func.count()).select_from(EarlyStatusCallback)) == 1
+
+    # The sender stores the SID, then settles what waited for it (as send_outbox does).
+    message.twilio_sid, message.status = "SM" + "e" * 32, MessageStatus.ACCEPTED
+    session.commit()
+    settled = settle_early_statuses(sa.select(Message.twilio_sid).where(Message.id == message.id))
+    session.commit()
+    session.refresh(message)
+    assert settled == 1
+    assert (message.status, message.error_code) == (MessageStatus.UNDELIVERED, "30003")
+    assert count_events(session) == 1
+    assert session.scalar(sa.select(sa.func.count()).select_from(EarlyStatusCallback)) == 0
+
+
+def test_a_status_that_raced_the_sender_is_applied_by_the_callback_itself(
+    client, app, session, outbound, monkeypatch
+):
+    """The sender committed the SID between the callback's look-up and its early row."""
+    import engage.messaging.views as views
+
+    message = outbound(status=MessageStatus.SUBMITTING, sid=None)
+    real_keep = views.keep_early_status
+
+    def keep_then_sender_commits(sid, status, code, now=None):
+        real_keep(sid, status, code, now)
+        message.twilio_sid, message.status = sid, MessageStatus.ACCEPTED
+
+    monkeypatch.setattr(views, "keep_early_status", keep_then_sender_commits)
+    response = send_signed_status(client, app, "SM" + "f" * 32, "delivered")
+    assert response.status_code == 200
+    session.refresh(message)
+    assert message.status == MessageStatus.DELIVERED
+    assert count_events(session) == 1
+
+
+def test_a_status_for_a_sid_that_never_appears_is_acknowledged_and_kept_aside(client, app, session):
+    from engage.messaging.models import EarlyStatusCallback
+
+    response = send_signed_status(client, app, "SMnot-ours", "delivered")
+    assert response.status_code == 200
+    assert count_events(session) == 0
+    kept = session.scalars(sa.select(EarlyStatusCallback)).one()
+    assert (kept.twilio_sid, kept.status) == ("SMnot-ours", "delivered")
 
 
 # -- statuses -----------------------------------------------------------------------------

@@ -94,6 +94,7 @@ def test_without_an_auth_token_only_loopback_is_accepted(tmp_path, caplog):
         TWILIO_AUTH_TOKEN=None,
         TWILIO_MESSAGING_SERVICE_SID=None,
         PUBLIC_BASE_URL=None,
+        SMS_TRANSPORT="outbox",
     )
     with app.app_context():
         flask_migrate.upgrade()

@@ -11,67 +11,24 @@ instant it died (resent after their lease: the documented at-least-once policy).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import psycopg
-import pytest
 
 from bench.dispatch import seed
-from tests.conftest import postgres_server, running_in_ci
-from tests.processes import PROJECT_ROOT, start_flask
+from tests.conftest import FAKE_TWILIO_ACCOUNT_SID as ACCOUNT_SID
+from tests.conftest import FAKE_TWILIO_AUTH_TOKEN as AUTH_TOKEN
+from tests.conftest import require_postgres
+from tests.fake_twilio import logged_messages as received
+from tests.processes import start_flask
 
 CHECKINS = 5_000
 MESSAGES = 2 * CHECKINS  # the intro and the first question
-ACCOUNT_SID = "AC" + "5" * 32
-AUTH_TOKEN = "fake-twilio-token"
-
-
-def require_postgres() -> str:
-    url, reason = postgres_server()
-    if url is None:
-        if running_in_ci():
-            pytest.fail(f"PostgreSQL is required in CI: {reason}")
-        pytest.skip(f"needs PostgreSQL: {reason}")
-    return url
-
-
-@pytest.fixture
-def fake_twilio(tmp_path):
-    log = tmp_path / "twilio.jsonl"
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "tests.fake_twilio", "--port", "0",
-            "--account-sid", ACCOUNT_SID, "--auth-token", AUTH_TOKEN,
-            "--log", str(log), "--latency-ms", "2",
-        ],
-        cwd=PROJECT_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    assert first.startswith("listening on "), first
-    yield first.split()[-1], log
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def received(log: Path) -> list[dict]:
-    """Every message the fake server logged so far; a line it is still writing waits for the
-    next look (the server runs in another process and may be mid-line)."""
-    if not log.exists():
-        return []
-    text = log.read_text()
-    complete = text[: text.rfind("\n") + 1]
-    return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
 
 def scheduler_environ(database_url: str, twilio_url: str) -> dict[str, str]:

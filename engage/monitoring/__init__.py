@@ -1,0 +1,1 @@
+"""Watching engage run: Prometheus metrics, structured logs, readiness of scheduler processes."""
