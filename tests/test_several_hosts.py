@@ -30,6 +30,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -545,13 +546,23 @@ SELECT
 STEADY_SECONDS = 2.5
 
 
-def wait_for_quiet(connection: psycopg.Connection, clock: SimulatedClock, phones: Phones) -> None:
-    """Until nothing is due, queued or past its window, and no message appeared for a beat."""
+def wait_for_quiet(
+    connection: psycopg.Connection,
+    clock: SimulatedClock,
+    phones: Phones,
+    watch: Callable[[], None],
+) -> None:
+    """Until nothing is due, queued or past its window, and no message appeared for a beat;
+    ``watch`` (a scrape of /metrics) runs about once a second meanwhile."""
     deadline = time.monotonic() + 180
     last_total, steady_since = -1, time.monotonic()
     busy: tuple[int, ...] = ()
+    next_watch = 0.0
     while time.monotonic() < deadline:
         assert not phones.errors, phones.errors[:5]
+        if time.monotonic() >= next_watch:
+            watch()
+            next_watch = time.monotonic() + 1.0
         phones.poll()
         due, queued, stale, total = connection.execute(BUSY, {"now": clock.now()}).fetchone()
         if total != last_total or not phones.idle():
@@ -605,11 +616,13 @@ def test_two_web_hosts_and_two_schedulers_run_a_day_for_2000_patients(
             ).fetchone()
             assert due_times[0] > DAY_STARTS and due_times[2] == PATIENTS, due_times
             assert due_times[1] < DAY_STARTS + timedelta(hours=14), due_times
+
+            def watch() -> None:
+                during.append({"web": scrape(webs[len(during) % 2]), "at": clock.now()})
+
             for moment in day_of_simulated_time():
                 clock.set(moment)
-                time.sleep(0.3)
-                during.append({"web": scrape(webs[len(during) % 2]), "at": moment})
-                wait_for_quiet(connection, clock, phones)
+                wait_for_quiet(connection, clock, phones, watch)
             assert not phones.errors, phones.errors[:5]
 
             statuses = dict(

@@ -41,7 +41,15 @@ def seed_history(now: datetime | None = None) -> Counter[str]:
         .join(Center, Center.id == Patient.center_id)
         .where(Enrollment.instrument_id == instrument.id, Center.code.in_(DEMO_CENTERS))
         .order_by(Enrollment.id)
+    ).all()
+    # One calendar for every center: the Mondays of the earliest local date among the
+    # patients' zones (it is still Sunday in Los Angeles when Monday starts in New York),
+    # so each past week holds every patient's check-in and none lies in the future.
+    today = min(
+        (now.astimezone(enrollment.patient.zone).date() for enrollment in enrollments),
+        default=now.date(),
     )
+    last_monday = today - timedelta(days=today.weekday())
     for enrollment in enrollments:
         patient = enrollment.patient
         has_any = db.session.scalar(
@@ -50,7 +58,6 @@ def seed_history(now: datetime | None = None) -> Counter[str]:
         if has_any:
             continue
         zone = patient.zone
-        last_monday = now.astimezone(zone).date() - timedelta(days=now.astimezone(zone).weekday())
         for weeks_ago, replies in zip(range(len(WEEKS), 0, -1), WEEKS, strict=True):
             day = last_monday - timedelta(weeks=weeks_ago)
             opened = datetime.combine(day, time(18, 0), tzinfo=zone)

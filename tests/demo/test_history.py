@@ -31,6 +31,21 @@ def test_every_demo_patient_gets_weeks_of_answered_check_ins_once(session):
     assert seed_history(now=NOW) == {}
 
 
+def test_every_center_shares_the_same_past_mondays_when_new_york_is_a_day_ahead(session):
+    """Monday 05:30 UTC: Monday in New York, still Sunday in Los Angeles."""
+    monday_early = datetime(2026, 11, 30, 5, 30, tzinfo=UTC)
+    seed_demo()
+    seed_history(now=monday_early)
+    session.commit()
+    days = {}
+    for patient in session.scalars(sa.select(Patient)).all():
+        checkins = session.scalars(sa.select(CheckIn).where(CheckIn.patient_id == patient.id)).all()
+        days[patient.mrn] = sorted(c.opened_at.astimezone(patient.zone).date() for c in checkins)
+        assert all(c.opened_at < monday_early for c in checkins), patient.mrn
+    assert len({tuple(d) for d in days.values()}) == 1, days
+    assert {day.weekday() for day in next(iter(days.values()))} == {0}
+
+
 def test_the_charts_have_a_point_per_week_across_bands(session):
     seed_demo()
     seed_history(now=NOW)
