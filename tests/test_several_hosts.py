@@ -624,6 +624,10 @@ def test_two_web_hosts_and_two_schedulers_run_a_day_for_2000_patients(
                 clock.set(moment)
                 wait_for_quiet(connection, clock, phones, watch)
             assert not phones.errors, phones.errors[:5]
+            # Half past: /metrics counts the last 24 hours' messages, and no message was
+            # written near the half hour, so the window's edge falls between them.
+            clock.set(moment + timedelta(minutes=30))
+            day_before = moment + timedelta(minutes=30) - timedelta(hours=24)
 
             statuses = dict(
                 connection.execute(
@@ -656,6 +660,12 @@ def test_two_web_hosts_and_two_schedulers_run_a_day_for_2000_patients(
             truth = dict(
                 connection.execute("SELECT status, count(*) FROM checkins GROUP BY status")
             )
+            failures_last_24h, delivered_last_24h = connection.execute(
+                "SELECT count(*) FILTER (WHERE status = 'undelivered' AND error_code = '30003'),"
+                " count(*) FILTER (WHERE status = 'delivered')"
+                " FROM messages WHERE direction = 'outbound' AND created_at >= %s",
+                (day_before,),
+            ).fetchone()
             waiting_statuses = connection.execute(
                 "SELECT count(*) FROM early_status_callbacks"
             ).fetchone()[0]
@@ -691,15 +701,24 @@ def test_two_web_hosts_and_two_schedulers_run_a_day_for_2000_patients(
             > 0
             for s in during
         ), "no scrape saw a message waiting in the outbox"
-        assert max(figure_sum(s["web"], "engage_messages", status="delivered") for s in during) > 0
+        assert (
+            max(
+                figure_sum(s["web"], "engage_messages_last_24h", status="delivered") for s in during
+            )
+            > 0
+        )
         time.sleep(10.5)  # let every process's cached database figures expire
         final = [scrape(process) for process in processes]
         for samples in final:
             for status, number in truth.items():
-                assert figure(samples, "engage_checkins", status=status) == number
+                assert figure(samples, "engage_checkins_last_7d", status=status) == number
             assert figure(samples, "engage_outbox_depth", state="due") == 0
-            assert figure(samples, "engage_message_failures", error_code="30003") == undeliverable
-            assert figure(samples, "engage_messages", direction="outbound", status="delivered") > 0
+            failures = figure(samples, "engage_message_failures_last_24h", error_code="30003")
+            assert failures == failures_last_24h > 0
+            delivered_figure = figure(
+                samples, "engage_messages_last_24h", direction="outbound", status="delivered"
+            )
+            assert delivered_figure == delivered_last_24h > 0
         webhook_calls = sum(
             figure_sum(samples, "engage_webhook_duration_seconds_count") for samples in final[:2]
         )

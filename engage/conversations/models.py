@@ -69,6 +69,7 @@ class CheckIn(Base):
         sa.Index("ix_checkins_contact_id_status", "contact_id", "status"),
         sa.Index("ix_checkins_patient_id_opened_at", "patient_id", "opened_at"),
         sa.Index("ix_checkins_status_expires_at", "status", "expires_at"),
+        sa.Index("ix_checkins_due_at", "due_at"),  # /metrics: the last week's check-ins
         # A schedule opens one check-in per due time, however many dispatchers race for it.
         sa.UniqueConstraint("enrollment_id", "due_at"),
         sa.Index(

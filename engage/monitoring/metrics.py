@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request
@@ -41,6 +42,10 @@ WEBHOOK_DURATION = Histogram(
 
 # Figures from the database are computed at most this often per process.
 DATABASE_FIGURES_SECONDS = 10.0
+# Messages and check-ins are counted over recent windows, through indexes on their times:
+# counting every row ever stored would cost seconds per scrape on a network's history.
+MESSAGES_WINDOW = timedelta(hours=24)
+CHECKINS_WINDOW = timedelta(days=7)
 FAILED_STATUSES = (MessageStatus.FAILED, MessageStatus.UNDELIVERED)
 
 
@@ -62,20 +67,23 @@ def read_database_figures() -> DatabaseFigures:
     now = utcnow()
     session = db.session
     figures = DatabaseFigures()
+    recent = Message.created_at >= now - MESSAGES_WINDOW
     for direction, status, number in session.execute(
-        sa.select(Message.direction, Message.status, sa.func.count()).group_by(
-            Message.direction, Message.status
-        )
+        sa.select(Message.direction, Message.status, sa.func.count())
+        .where(recent)
+        .group_by(Message.direction, Message.status)
     ):
         figures.messages[(str(direction), str(status))] = number
     for code, number in session.execute(
         sa.select(Message.error_code, sa.func.count())
-        .where(Message.status.in_(FAILED_STATUSES))
+        .where(recent, Message.status.in_(FAILED_STATUSES))
         .group_by(Message.error_code)
     ):
         figures.failures[code or "none"] = number
     for checkin_status, number in session.execute(
-        sa.select(CheckIn.status, sa.func.count()).group_by(CheckIn.status)
+        sa.select(CheckIn.status, sa.func.count())
+        .where(CheckIn.due_at >= now - CHECKINS_WINDOW)
+        .group_by(CheckIn.status)
     ):
         figures.checkins[str(checkin_status)] = number
 
@@ -112,8 +120,8 @@ class DatabaseCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         f = self.figures
         messages = GaugeMetricFamily(
-            "engage_messages",
-            "Messages stored, inbound and outbound, by their current status.",
+            "engage_messages_last_24h",
+            "Messages stored in the last 24 hours, inbound and outbound, by current status.",
             labels=["direction", "status"],
         )
         for direction in Direction:
@@ -124,8 +132,9 @@ class DatabaseCollector(Collector):
         yield messages
 
         failures = GaugeMetricFamily(
-            "engage_message_failures",
-            "Outbound messages that failed or were undelivered, by Twilio error code.",
+            "engage_message_failures_last_24h",
+            "Outbound messages of the last 24 hours that failed or were undelivered, by "
+            "Twilio error code.",
             labels=["error_code"],
         )
         for code, number in sorted(f.failures.items()):
@@ -133,9 +142,9 @@ class DatabaseCollector(Collector):
         yield failures
 
         checkins = GaugeMetricFamily(
-            "engage_checkins",
-            "Check-ins by status: sent and in_progress are open; completed, expired (some "
-            "answers) and missed (none) are closed.",
+            "engage_checkins_last_7d",
+            "Check-ins due in the last 7 days by status: sent and in_progress are open; "
+            "completed, expired (some answers) and missed (none) are closed.",
             labels=["status"],
         )
         for checkin_status in CheckInStatus:

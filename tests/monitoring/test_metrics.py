@@ -171,11 +171,11 @@ def test_figures_follow_messages_check_ins_the_outbox_and_alerts(family, session
     assert grew("engage_outbox_depth", state="due") == 2
     assert grew("engage_outbox_depth", state="deferred") == 1
     assert value(after, "engage_outbox_oldest_due_age_seconds") >= 30 * 60
-    assert grew("engage_messages", direction="outbound", status="queued") == 3
-    assert grew("engage_messages", direction="outbound", status="undelivered") == 1
-    assert grew("engage_messages", direction="inbound", status="received") == 1
-    assert grew("engage_message_failures", error_code="30006") == 1
-    assert grew("engage_checkins", status=str(CheckInStatus.SENT)) == 1
+    assert grew("engage_messages_last_24h", direction="outbound", status="queued") == 3
+    assert grew("engage_messages_last_24h", direction="outbound", status="undelivered") == 1
+    assert grew("engage_messages_last_24h", direction="inbound", status="received") == 1
+    assert grew("engage_message_failures_last_24h", error_code="30006") == 1
+    assert grew("engage_checkins_last_7d", status=str(CheckInStatus.SENT)) == 1
     assert grew("engage_alerts_open") == 1
     assert value(after, "engage_alerts_oldest_open_age_seconds") >= 2 * 3600 - 60
 
@@ -200,3 +200,34 @@ def test_figures_are_cached_for_a_few_seconds(app, client, family, session, monk
     assert depth == [
         line for line in second.splitlines() if line.startswith("engage_outbox_depth{")
     ]
+
+
+def test_messages_and_check_ins_are_counted_over_recent_windows(family, session, metrics):
+    """A day of messages and a week of check-ins: counting all history would cost seconds."""
+    patient, contact = family
+    now = utcnow()
+    before = metrics()
+    for age in (timedelta(hours=23), timedelta(hours=25)):
+        session.add(
+            Message(
+                direction=Direction.OUTBOUND,
+                status=MessageStatus.UNDELIVERED,
+                phone=contact.phone,
+                body="x",
+                error_code="30003",
+                created_at=now - age,
+            )
+        )
+    for age in (timedelta(days=6), timedelta(days=8)):
+        checkin = open_checkin(patient, get_instrument("ibd-symptoms"), now=now - age)
+        checkin.status = CheckInStatus.MISSED
+        session.flush()
+    session.commit()
+    after = metrics()
+
+    def grew(name: str, **labels: Any) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert grew("engage_messages_last_24h", direction="outbound", status="undelivered") == 1
+    assert grew("engage_message_failures_last_24h", error_code="30003") == 1
+    assert grew("engage_checkins_last_7d", status="missed") == 1
