@@ -37,7 +37,7 @@ from engage.conversations.parsing import normalise, read_yes_no, tidy_text
 from engage.conversations.replies import reply, which_child
 from engage.db import db, insert_for, table_of, utcnow
 from engage.errors import InvalidInput
-from engage.instruments.model import Instrument, ItemType, RespondentMode
+from engage.instruments.model import Instrument, ItemType
 from engage.instruments.models import InstrumentVersion
 from engage.instruments.scoring import fold
 from engage.instruments.services import instrument_of, record_instrument_version
@@ -959,7 +959,6 @@ def choose_respondent(
 ) -> tuple[Contact, RespondentRole]:
     """The patient's own phone or a caregiver's, as the instrument and the patient's age say."""
     respondent = instrument.respondent
-    age = patient.age_on(today)
     own = next((c for c in patient.contacts if c.sms_consent is not ConsentState.WITHDRAWN), None)
     proxies = [
         contact
@@ -968,16 +967,10 @@ def choose_respondent(
         for contact in link.caregiver.contacts
         if contact.sms_consent is not ConsentState.WITHDRAWN
     ]
-    prefer_self = respondent.mode is RespondentMode.SELF or (
-        respondent.mode is RespondentMode.EITHER
-        and (respondent.self_from_age is None or age >= respondent.self_from_age)
-    )
-    if prefer_self and own is not None:
-        return own, RespondentRole.SELF
-    if respondent.mode is not RespondentMode.SELF and proxies:
-        return proxies[0], RespondentRole.PROXY
-    if respondent.mode is RespondentMode.EITHER and own is not None:
-        return own, RespondentRole.SELF
+    chosen = respondent.choose(patient.age_on(today), own, proxies)
+    if chosen is not None:
+        contact, proxy = chosen
+        return contact, RespondentRole.PROXY if proxy else RespondentRole.SELF
     raise InvalidInput(
         "patient",
         patient.mrn,

@@ -18,16 +18,13 @@ def check_database_at_start(app: Flask, need_current_schema: bool) -> str:
     with app.app_context():
         try:
             db.session.execute(sa.text("SELECT 1"))
+            state = migration_state()
         except SQLAlchemyError as error:
             reason = describe_database_error(error).removeprefix("database did not answer: ")
             raise ConfigurationError(
                 f"the database at {where} does not answer ({reason}): check DATABASE_URL "
                 "and that the database server is running and reachable"
             ) from None
-        finally:
-            db.session.remove()
-        try:
-            state = migration_state()
         finally:
             db.session.remove()
     if need_current_schema and state.startswith("ok ("):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
+
+# A phone of whatever shape the caller holds (a Contact row, the roster import's picture).
+Phone = TypeVar("Phone")
 
 Translations: TypeAlias = Mapping[str, str]  # language code -> text
 
@@ -155,6 +158,23 @@ class Respondent:
     max_age: int
     # With mode "either": patients this old or older answer for themselves by default.
     self_from_age: int | None = None
+
+    def choose(
+        self, age: int, own: Phone | None, proxies: Sequence[Phone]
+    ) -> tuple[Phone, bool] | None:
+        """Which phone answers: the patient's own, or the first caregiver's that may answer
+        for them (then ``True``: a proxy answers); None when neither may."""
+        prefer_self = self.mode is RespondentMode.SELF or (
+            self.mode is RespondentMode.EITHER
+            and (self.self_from_age is None or age >= self.self_from_age)
+        )
+        if prefer_self and own is not None:
+            return own, False
+        if self.mode is not RespondentMode.SELF and proxies:
+            return proxies[0], True
+        if self.mode is RespondentMode.EITHER and own is not None:
+            return own, False
+        return None
 
 
 @dataclass(frozen=True)

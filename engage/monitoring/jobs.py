@@ -37,7 +37,6 @@ JOB_LAST_FINISHED = Gauge(
 class JobRecord:
     every_seconds: float
     last_finished: float | None = None  # time.monotonic()
-    last_outcome: str | None = None
 
 
 @dataclass
@@ -52,12 +51,12 @@ class JobBook:
         with self.lock:
             self.jobs[job_id] = JobRecord(every_seconds)
 
-    def finished(self, job_id: str, outcome: str) -> None:
+    def finished(self, job_id: str) -> None:
+        """A run ended, ok or failed: either way the scheduler is running its jobs."""
         with self.lock:
             record = self.jobs.get(job_id)
             if record is not None:
                 record.last_finished = time.monotonic()
-                record.last_outcome = outcome
 
     def late_jobs(self, now: float | None = None) -> list[str]:
         """Jobs that have not finished a run within three of their intervals (plus a minute),
@@ -78,4 +77,4 @@ def record_job_run(job_id: str, seconds: float, outcome: str, book: JobBook | No
     JOB_DURATION.labels(job=job_id).observe(seconds)
     JOB_LAST_FINISHED.labels(job=job_id).set(time.time())
     if book is not None:
-        book.finished(job_id, outcome)
+        book.finished(job_id)

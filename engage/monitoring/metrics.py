@@ -89,12 +89,14 @@ def read_database_figures() -> DatabaseFigures:
 
     becomes_due = sa.func.coalesce(Message.next_attempt_at, Message.created_at)
     queued = Message.status == MessageStatus.QUEUED
-    figures.outbox_due, oldest_due = session.execute(
-        sa.select(sa.func.count(), sa.func.min(becomes_due)).where(queued, becomes_due <= now)
+    is_due = becomes_due <= now
+    figures.outbox_due, figures.outbox_deferred, oldest_due = session.execute(
+        sa.select(
+            sa.func.count().filter(is_due),
+            sa.func.count().filter(sa.not_(is_due)),
+            sa.func.min(becomes_due).filter(is_due),
+        ).where(queued)
     ).one()
-    figures.outbox_deferred = session.execute(
-        sa.select(sa.func.count()).where(queued, becomes_due > now)
-    ).scalar_one()
     figures.outbox_in_flight = session.execute(
         sa.select(sa.func.count()).where(Message.status == MessageStatus.SUBMITTING)
     ).scalar_one()

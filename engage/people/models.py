@@ -57,6 +57,12 @@ class ConsentMethod(enum.StrEnum):
     CARRIER = "carrier"  # Twilio reported that the recipient replied STOP to the carrier (21610)
 
 
+def age_on(born: date, day: date) -> int:
+    """Age in whole years on ``day`` (a birthday on 29 February counts from 1 March)."""
+    had_birthday = (day.month, day.day) >= (born.month, born.day)
+    return day.year - born.year - (0 if had_birthday else 1)
+
+
 class Patient(Base):
     """A child, teen or young adult cared for at a center."""
 
@@ -102,9 +108,7 @@ class Patient(Base):
         return f"{self.given_name} {self.family_name}"
 
     def age_on(self, day: date) -> int:
-        """Age in whole years on ``day`` (a birthday on 29 February counts from 1 March)."""
-        had_birthday = (day.month, day.day) >= (self.date_of_birth.month, self.date_of_birth.day)
-        return day.year - self.date_of_birth.year - (0 if had_birthday else 1)
+        return age_on(self.date_of_birth, day)
 
     def __repr__(self) -> str:
         return f"<Patient {self.id} mrn={self.mrn}>"

@@ -35,7 +35,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from engage.conversations.models import RespondentRole
 from engage.db import db, table_of, utcnow
 from engage.errors import InvalidInput
-from engage.instruments.model import Instrument, RespondentMode
+from engage.instruments.model import Instrument
 from engage.network.models import Center
 from engage.network.services import get_center
 from engage.people.consent import CURRENT_CONSENT_TEXT_VERSION
@@ -50,6 +50,7 @@ from engage.people.models import (
     Language,
     Patient,
     Relationship,
+    age_on,
 )
 from engage.roster.bulk import BulkWriter
 from engage.roster.mapping import RosterMapping, normalise_key
@@ -409,16 +410,10 @@ class Snapshot:
 
 
 # -- deciding, row by row --------------------------------------------------------------------
-def age_on(born: date, day: date) -> int:
-    had_birthday = (day.month, day.day) >= (born.month, born.day)
-    return day.year - born.year - (0 if had_birthday else 1)
-
-
 def choose_respondent(
     patient: PatientState, instrument: Instrument, today: date
 ) -> tuple[ContactState, RespondentRole] | None:
-    """The rule of ``engage.conversations.services.choose_respondent``, on the import's picture."""
-    respondent = instrument.respondent
+    """``engage.conversations.services.choose_respondent``, on the import's picture."""
     own = next((c for c in patient.contacts if c.consent is not ConsentState.WITHDRAWN), None)
     proxies = [
         contact
@@ -427,20 +422,11 @@ def choose_respondent(
         for contact in link.caregiver.contacts
         if contact.consent is not ConsentState.WITHDRAWN
     ]
-    prefer_self = respondent.mode is RespondentMode.SELF or (
-        respondent.mode is RespondentMode.EITHER
-        and (
-            respondent.self_from_age is None
-            or age_on(patient.date_of_birth, today) >= respondent.self_from_age
-        )
-    )
-    if prefer_self and own is not None:
-        return own, RespondentRole.SELF
-    if respondent.mode is not RespondentMode.SELF and proxies:
-        return proxies[0], RespondentRole.PROXY
-    if respondent.mode is RespondentMode.EITHER and own is not None:
-        return own, RespondentRole.SELF
-    return None
+    chosen = instrument.respondent.choose(age_on(patient.date_of_birth, today), own, proxies)
+    if chosen is None:
+        return None
+    contact, proxy = chosen
+    return contact, RespondentRole.PROXY if proxy else RespondentRole.SELF
 
 
 def local(moment: datetime, time_zone: str) -> str:
