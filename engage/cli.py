@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -38,3 +39,11 @@ def command_unit_of_work() -> Iterator[None]:
             yield
     except InvalidInput as error:
         raise InputRefused(describe_problems(error.as_messages())) from None
+
+
+def command_operator() -> str:
+    """Who ran the command, for the audit log: the command line has no signed-in staff."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown user"

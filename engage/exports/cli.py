@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +11,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from engage.cli import command_operator
 from engage.config import DEVELOPMENT_REGISTRY_PSEUDONYM_KEY
 from engage.db import unit_of_work
 from engage.errors import InvalidInput
@@ -34,14 +34,6 @@ def refusals() -> Iterator[None]:
         yield
     except InvalidInput as error:
         raise click.ClickException(f"--{error.field}: {error.value!r} {error.reason}") from None
-
-
-def operator() -> str:
-    """Who ran the command, for the audit log: the command line has no signed-in staff."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown user"
 
 
 @export_cli.command("registry")
@@ -79,7 +71,11 @@ def registry_command(out: Path, file_format: str, dates: str) -> None:
     with refusals(), staged_folder(out) as staging:
         with unit_of_work():
             counts = export_registry(
-                staging, key=key, file_format=file_format, dates=dates, exported_by=operator()
+                staging,
+                key=key,
+                file_format=file_format,
+                dates=dates,
+                exported_by=command_operator(),
             )
         publish(staging, out)
     for name, rows in counts.items():
@@ -102,7 +98,9 @@ def fhir_command(center_code: str, out: Path, base_url: str | None) -> None:
         check_output_folder(out)
     with refusals(), staged_folder(out) as staging:
         with unit_of_work():
-            result = export_fhir(center, staging, canonical_base=base, exported_by=operator())
+            result = export_fhir(
+                center, staging, canonical_base=base, exported_by=command_operator()
+            )
         publish(staging, out)
     for name, rows in result.resources.items():
         click.echo(f"{name}: {rows} resources")

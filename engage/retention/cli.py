@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
-
 import click
 from flask.cli import with_appcontext
 
-from engage.cli import command_unit_of_work
+from engage.cli import command_operator, command_unit_of_work
 from engage.db import db
 from engage.retention.services import purge_expired_data, report_lines
-
-
-def operator() -> str:
-    """Who ran the command, for the audit log: the command line has no signed-in staff."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "unknown user"
 
 
 @click.command("purge")
@@ -30,11 +20,11 @@ def purge_command(dry_run: bool) -> None:
     """
     if dry_run:
         try:
-            report = purge_expired_data(dry_run=True, by=operator())
+            report = purge_expired_data(dry_run=True, by=command_operator())
         finally:
             db.session.rollback()
     else:
         with command_unit_of_work():
-            report = purge_expired_data(by=f"{operator()} (flask engage purge)")
+            report = purge_expired_data(by=f"{command_operator()} (flask engage purge)")
     for line in report_lines(report):
         click.echo(line)

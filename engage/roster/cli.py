@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import getpass
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,7 +13,7 @@ import sqlalchemy as sa
 from flask.cli import with_appcontext
 
 from engage.audit.services import record_event
-from engage.cli import InputRefused, command_unit_of_work
+from engage.cli import InputRefused, command_operator, command_unit_of_work
 from engage.db import db
 from engage.roster.importer import ImportReport, import_roster
 from engage.roster.mapping import RosterMapping, default_mapping, load_mapping
@@ -181,7 +180,7 @@ def import_command(
             None,
             "roster.dry_run" if dry_run else "roster.import",
             detail=(
-                f"by {getpass.getuser()}: {report.roster} into {report.center} "
+                f"by {command_operator()}: {report.roster} into {report.center} "
                 f"(mapping {report.mapping}): {summary(report)}"
             ),
         )
