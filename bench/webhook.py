@@ -4,7 +4,9 @@ Both run under gunicorn with the same settings on loopback; Debian's wrk drives 
 with the same pre-signed requests (bench/webhook.lua). Ours uses PostgreSQL, with
 CONTACTS phones each in an open check-in: every request is a new MessageSid whose
 answer is read, stored, moves the check-in on and is answered with the next question
-in TwiML. The bare endpoint returns a constant TwiML string: the ceiling.
+in TwiML. The bare endpoint returns a constant TwiML string: the ceiling. A third
+server, the floor (bench/floor_app.py), does only a reply's database work, signature
+and TwiML: the most that any implementation of the full step could reach here.
 
     .venv/bin/python bench/webhook.py [--contacts 1000] [--rounds 3] [--seconds 10]
 
@@ -142,13 +144,16 @@ class Bench:
         from engage import create_app
 
         os.environ["ENGAGE_PROMPTS_PATH"] = str(self.prompts)
-        return create_app(
-            {
-                "ENGAGE_ENV": "production",
-                "SECRET_KEY": "bench-secret",
-                "DATABASE_URL": self.database_url,
-            }
+        settings = (
+            "ENGAGE_ENV",
+            "SECRET_KEY",
+            "DATABASE_URL",
+            "TWILIO_ACCOUNT_SID",
+            "TWILIO_AUTH_TOKEN",
+            "TWILIO_MESSAGING_SERVICE_SID",
+            "PUBLIC_BASE_URL",
         )
+        return create_app({name: self.environ[name] for name in settings})
 
     def seed(self) -> None:
         """One center, CONTACTS teens with their own phones."""
@@ -270,9 +275,10 @@ class Bench:
         print(f"setting up {self.args.contacts} contacts in {self.database} ...", flush=True)
         self.create_database()
         self.seed()
-        ours_port, bare_port = free_port(), free_port()
+        ours_port, bare_port, floor_port = free_port(), free_port(), free_port()
         self.start_server("wsgi:app", ours_port)
         self.start_server("bench.bare_app:app", bare_port)
+        self.start_server("bench.floor_app:app", floor_port)
         rounds = []
         try:
             for number in range(1, self.args.rounds + 1):
@@ -284,6 +290,12 @@ class Bench:
                     half_requests, self.args.contacts * (ITEMS - MAX_RATE_SHARE - 1)
                 )
                 bare = self.wrk(bare_port, requests, connections=self.args.connections)
+                # The floor stores what it is sent: it gets its own MessageSids, so that
+                # engage's requests are new to the database, never replays.
+                floor_requests = self.work / f"round{number}-floor.txt"
+                self.write_requests(floor_requests, self.args.contacts * MAX_RATE_SHARE)
+                floor = self.wrk(floor_port, floor_requests, connections=self.args.connections)
+                self.open_checkins()  # engage answers fresh check-ins, not the floor's
                 before = self.count_steps()
                 ours = self.wrk(ours_port, requests, connections=self.args.connections)
                 time.sleep(1)  # let requests still in flight when wrk stopped commit
@@ -297,6 +309,7 @@ class Bench:
                 round_result = {
                     "round": number,
                     "bare": bare,
+                    "floor": floor,
                     "ours": ours,
                     "half": half,
                     "stored_inbound": after[0] - before[0],
@@ -313,10 +326,12 @@ class Bench:
 
     @staticmethod
     def print_round(r: dict) -> None:
-        bare, ours, half = r["bare"], r["ours"], r["half"]
+        bare, floor, ours, half = r["bare"], r["floor"], r["ours"], r["half"]
         print(
             f"round {r['round']}: bare {bare['rps']:.0f} req/s (p50 {bare['p50_ms']:.1f} ms, "
-            f"p99 {bare['p99_ms']:.1f} ms) | engage {ours['rps']:.0f} req/s "
+            f"p99 {bare['p99_ms']:.1f} ms) | floor {floor['rps']:.0f} req/s (ratio "
+            f"{floor['rps'] / bare['rps']:.2f}, non-2xx {floor['non_2xx']}) "
+            f"| engage {ours['rps']:.0f} req/s "
             f"(p50 {ours['p50_ms']:.1f} ms, p99 {ours['p99_ms']:.1f} ms, non-2xx "
             f"{ours['non_2xx']}, wrapped {ours['wrapped']}) | ratio {ours['rps'] / bare['rps']:.2f}"
             f" | at half rate {half['rps']:.0f} req/s: p50 {half['p50_ms']:.1f} ms, "
@@ -331,16 +346,20 @@ class Bench:
             return statistics.median(r[path[0]][path[1]] for r in rounds)
 
         ratio = statistics.median(r["ours"]["rps"] / r["bare"]["rps"] for r in rounds)
+        floor_ratio = statistics.median(r["floor"]["rps"] / r["bare"]["rps"] for r in rounds)
         print("\nmedian of", len(rounds), "rounds")
         print("| endpoint | req/s | p50 ms | p99 ms |")
         print("| --- | --- | --- | --- |")
-        for label, key in (("bare Flask TwiML", "bare"), ("engage full step", "ours"),
+        for label, key in (("bare Flask TwiML", "bare"),
+                           ("floor: the database work alone", "floor"),
+                           ("engage full step", "ours"),
                            ("engage at half its max rate", "half")):  # fmt: skip
             print(
                 f"| {label} | {median((key, 'rps')):.0f} | {median((key, 'p50_ms')):.1f} "
                 f"| {median((key, 'p99_ms')):.1f} |"
             )
         print(f"ratio engage / bare (median): {ratio:.2f}")
+        print(f"ratio floor / bare (median): {floor_ratio:.2f}")
 
 
 def main() -> None:

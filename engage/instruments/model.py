@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeAlias, TypeVar
 
 # A phone of whatever shape the caller holds (a Contact row, the roster import's picture).
@@ -193,11 +194,13 @@ class Instrument:
     source: str = field(default="", repr=False, compare=False)
     path: str = field(default="", compare=False)
 
+    @cached_property
+    def items_by_id(self) -> Mapping[str, Item]:
+        """Every reply looks items up by id, several times per step: index them once."""
+        return {item.id: item for item in self.items}
+
     def item(self, item_id: str) -> Item:
-        for item in self.items:
-            if item.id == item_id:
-                return item
-        raise KeyError(item_id)
+        return self.items_by_id[item_id]
 
     def score(self, score_id: str) -> Score:
         for score in self.scores:
