@@ -8,10 +8,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engage.config import ConfigurationError, redact_url
 from engage.db import db
-from engage.health.views import describe_database_error, migration_state
+from engage.health.views import (
+    MigrationState,
+    Schema,
+    describe_database_error,
+    migration_state,
+)
 
 
-def check_database_at_start(app: Flask, need_current_schema: bool) -> str:
+def check_database_at_start(app: Flask, need_current_schema: bool) -> MigrationState:
     """Stop start-up when the database does not answer, or (``need_current_schema``) when
     its schema is not the one this release expects. Returns the migration state."""
     where = redact_url(app.config["DATABASE_URL"])
@@ -27,11 +32,11 @@ def check_database_at_start(app: Flask, need_current_schema: bool) -> str:
             ) from None
         finally:
             db.session.remove()
-    if need_current_schema and state.startswith("ok ("):
+    if need_current_schema and state.schema is Schema.NEWER:
         raise ConfigurationError(
             f"the database at {where} was migrated by a newer release: "
-            f"{state.removeprefix('ok (').rstrip(')')}; run that release here"
+            f"{state.detail}; run that release here"
         )
-    if need_current_schema and state != "ok":
-        raise ConfigurationError(f"the database at {where} is not ready: {state} first")
+    if need_current_schema and state.schema is not Schema.CURRENT:
+        raise ConfigurationError(f"the database at {where} is not ready: {state.detail} first")
     return state

@@ -4,7 +4,9 @@ instruments loaded and, where a scheduler runs, its jobs running (readiness)?"""
 
 from __future__ import annotations
 
+import enum
 import logging
+from dataclasses import dataclass
 from functools import cache
 
 import sqlalchemy as sa
@@ -43,31 +45,50 @@ def readyz() -> tuple[Response, int]:
     return readiness_response()
 
 
+@dataclass(frozen=True)
+class Check:
+    """One readiness check: whether it passes, and what an operator reads about it."""
+
+    ready: bool
+    text: str
+
+    @classmethod
+    def passed(cls, detail: str | None = None) -> Check:
+        return cls(True, f"ok ({detail})" if detail else "ok")
+
+    @classmethod
+    def failed(cls, problem: str) -> Check:
+        return cls(False, problem)
+
+
 def readiness_response() -> tuple[Response, int]:
     checks = readiness_checks()
-    ready = all(value == "ok" or value.startswith("ok ") for value in checks.values())
+    ready = all(check.ready for check in checks.values())
+    texts = {name: check.text for name, check in checks.items()}
     if not ready:
-        log.warning("readiness: %s", checks)
-    body = {"status": "ready" if ready else "not_ready", "checks": checks}
+        log.warning("readiness: %s", texts)
+    body = {"status": "ready" if ready else "not_ready", "checks": texts}
     return jsonify(body), 200 if ready else 503
 
 
-def readiness_checks() -> dict[str, str]:
-    """Each check "ok…" or what is wrong; a process running the scheduler adds its jobs."""
-    checks: dict[str, str] = {}
+def readiness_checks() -> dict[str, Check]:
+    """The database, its schema, the instruments; a process running the scheduler adds its jobs."""
+    checks: dict[str, Check] = {}
     try:
         db.session.execute(sa.text("SELECT 1"))
-        checks["database"] = "ok"
-        checks["migrations"] = migration_state()
+        checks["database"] = Check.passed()
+        checks["migrations"] = migration_state().check
     except SQLAlchemyError as error:
         db.session.rollback()
-        checks["database"] = describe_database_error(error)
-        checks["migrations"] = "unknown: the database did not answer"
+        checks["database"] = Check.failed(describe_database_error(error))
+        checks["migrations"] = Check.failed("unknown: the database did not answer")
     checks["instruments"] = instrument_state()
     book = current_app.extensions.get(JOB_BOOK_KEY)
     if book is not None:
         late = book.late_jobs()
-        checks["scheduler"] = "ok" if not late else "jobs are late: " + "; ".join(late)
+        checks["scheduler"] = (
+            Check.passed() if not late else Check.failed("jobs are late: " + "; ".join(late))
+        )
     return checks
 
 
@@ -81,29 +102,63 @@ def known_migrations() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(scripts.get_heads()), known
 
 
-def migration_state() -> str:
-    """ "ok" when the schema is at this release's newest migration; "ok (…)" when it is newer
-    (a newer release has migrated and this host is about to be replaced); else what to run."""
+class Schema(enum.Enum):
+    CURRENT = "current"  # at this release's newest migration
+    NEWER = "newer"  # migrated by a newer release: it is rolling out, this host will go
+    BEHIND = "behind"  # older than this release: run the migrations
+    MISSING = "missing"  # never migrated
+
+
+@dataclass(frozen=True)
+class MigrationState:
+    """The schema against this release's migrations, and what an operator should know.
+
+    A newer schema is ready for web hosts (rolling upgrades), but a process that must own
+    the schema, the scheduler, refuses anything but the current one."""
+
+    schema: Schema
+    detail: str = ""
+
+    @property
+    def check(self) -> Check:
+        if self.schema is Schema.CURRENT:
+            return Check.passed()
+        if self.schema is Schema.NEWER:
+            return Check.passed(self.detail)
+        return Check.failed(self.detail)
+
+
+def migration_state() -> MigrationState:
     try:
         versions = set(
             db.session.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
         )
     except SQLAlchemyError:
         db.session.rollback()
-        return "no schema: run `flask --app engage db upgrade`"
+        return MigrationState(Schema.MISSING, "no schema: run `flask --app engage db upgrade`")
     heads, known = known_migrations()
     if versions == heads:
-        return "ok"
+        return MigrationState(Schema.CURRENT)
     found = ", ".join(sorted(versions)) or "none"
     expected = ", ".join(sorted(heads))
     if versions and not versions & known:
-        return f"ok (schema at {found} is newer than this release's {expected}: finish the rollout)"
-    return f"schema at {found}, code expects {expected}: run `flask --app engage db upgrade`"
+        return MigrationState(
+            Schema.NEWER,
+            f"schema at {found} is newer than this release's {expected}: finish the rollout",
+        )
+    return MigrationState(
+        Schema.BEHIND,
+        f"schema at {found}, code expects {expected}: run `flask --app engage db upgrade`",
+    )
 
 
-def instrument_state() -> str:
+def instrument_state() -> Check:
     from engage.instruments.services import EXTENSION_KEY
 
     library = current_app.extensions.get(EXTENSION_KEY)
     count = len(library.instruments) if library is not None else 0
-    return f"ok ({count} loaded)" if count else "no instruments loaded: check prompts/"
+    return (
+        Check.passed(f"{count} loaded")
+        if count
+        else Check.failed("no instruments loaded: check prompts/")
+    )

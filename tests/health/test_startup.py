@@ -67,5 +67,17 @@ def test_a_scheduler_against_an_unmigrated_database_says_to_migrate(tmp_path):
     assert scheduler.returncode != 0
     line = the_one_line(scheduler.stderr, "Error: ")
     assert "is not ready: no schema: run `flask --app engage db upgrade` first" in line
-    # A web process serves (its /readyz says not ready) so upgrades can roll host by host.
-    assert import_wsgi(environ).returncode == 0
+    # A web process serves (its /readyz says not ready) so upgrades can roll host by host,
+    # and says why in its log.
+    web = import_wsgi(environ)
+    assert web.returncode == 0
+    assert "database schema is not current: no schema: run" in web.stderr
+
+
+def test_a_web_process_on_the_current_schema_starts_without_a_warning(tmp_path):
+    environ = environ_with(DATABASE_URL=f"sqlite:///{tmp_path / 'current.sqlite3'}")
+    assert run_flask("db", "upgrade", environ=environ).returncode == 0
+    web = import_wsgi(environ)
+    assert web.returncode == 0
+    assert "engage (production) using database" in web.stderr
+    assert "not current" not in web.stderr
