@@ -30,8 +30,9 @@ from engage.config import ENVIRONMENT_VARIABLES
 from engage.db import db
 from engage.network.models import Center, Network
 from engage.network.services import add_center
-from engage.people.models import Diagnosis, Patient
-from engage.people.services import add_patient
+from engage.people.consent import CURRENT_CONSENT_TEXT_VERSION
+from engage.people.models import ConsentMethod, ConsentState, Contact, Diagnosis, Patient
+from engage.people.services import add_contact, add_patient, record_consent
 from tests.demo_staff import signed_in, tokens  # noqa: F401 - fixtures for every test package
 from tests.receivers import smtp, webhook  # noqa: F401 - fixtures for every test package
 
@@ -253,6 +254,18 @@ def make_patient(make_center: Callable[..., Center]) -> Callable[..., Patient]:
         return add_patient(center or make_center(), **values)
 
     return make
+
+
+def consenting_phone(owner: Any, phone: str) -> Contact:
+    """A phone for a patient or caregiver, whose consent staff recorded (the usual start)."""
+    contact = add_contact(owner, phone)
+    record_consent(
+        contact,
+        ConsentState.GRANTED,
+        method=ConsentMethod.STAFF,
+        consent_text_version=CURRENT_CONSENT_TEXT_VERSION,
+    )
+    return contact
 
 
 @pytest.fixture

@@ -43,13 +43,13 @@ from xml.etree import ElementTree
 
 import psycopg
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from twilio.request_validator import RequestValidator
 
 from tests.conftest import FAKE_TWILIO_ACCOUNT_SID as ACCOUNT_SID
 from tests.conftest import FAKE_TWILIO_AUTH_TOKEN as AUTH_TOKEN
-from tests.conftest import require_postgres
+from tests.conftest import consenting_phone, require_postgres
 from tests.fake_twilio import logged_messages as received
+from tests.metric_samples import Samples, parse_samples, sample_sum, sample_value
 from tests.processes import PROJECT_ROOT, flask_command
 
 TEENS = 1_800
@@ -113,14 +113,11 @@ def seed_network(database_url: str) -> dict[str, Behaviour]:
     from engage.db import db, unit_of_work
     from engage.network.models import Network
     from engage.network.services import add_center
-    from engage.people.consent import CURRENT_CONSENT_TEXT_VERSION
-    from engage.people.models import ConsentMethod, ConsentState, Diagnosis, Relationship
+    from engage.people.models import Diagnosis, Relationship
     from engage.people.services import (
         add_caregiver,
-        add_contact,
         add_patient,
         link_caregiver,
-        record_consent,
     )
     from engage.scheduling.models import ScheduleKind
     from engage.scheduling.schedules import Schedule
@@ -130,14 +127,6 @@ def seed_network(database_url: str) -> dict[str, Behaviour]:
         {"ENGAGE_ENV": "development", "DATABASE_URL": database_url, "SMS_TRANSPORT": "outbox"}
     )
     expected: dict[str, Behaviour] = {}
-
-    def consent(contact: Any) -> None:
-        record_consent(
-            contact,
-            ConsentState.GRANTED,
-            method=ConsentMethod.STAFF,
-            consent_text_version=CURRENT_CONSENT_TEXT_VERSION,
-        )
 
     def weekly(center: Any, at: clock_time) -> Schedule:
         return Schedule(
@@ -165,7 +154,7 @@ def seed_network(database_url: str) -> dict[str, Behaviour]:
                     date_of_birth=date(2012, 3, 1),
                     diagnosis=Diagnosis.CROHNS_DISEASE,
                 )
-                consent(add_contact(patient, teen_phone(n)))
+                consenting_phone(patient, teen_phone(n))
                 # Half-hour slots from 09:00 to 18:30 local time.
                 at = clock_time(9 + (n % 20) // 2, 30 * (n % 2))
                 patients.append((patient, weekly(center, at)))
@@ -173,7 +162,7 @@ def seed_network(database_url: str) -> dict[str, Behaviour]:
             for k in range(FAMILIES):
                 center = east if k % 2 == 0 else west
                 parent = add_caregiver(given_name="Parent", family_name=f"Sim{k}")
-                consent(add_contact(parent, parent_phone(k)))
+                consenting_phone(parent, parent_phone(k))
                 for child in range(2):
                     patient = add_patient(
                         center,
@@ -296,28 +285,13 @@ def stop(processes: list[Process]) -> None:
             process.popen.wait()
 
 
-def scrape(process: Process) -> dict[tuple[str, tuple], float]:
+def scrape(process: Process) -> Samples:
     request = urllib.request.Request(
         process.base_url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
     )
     with urllib.request.urlopen(request, timeout=10) as response:
         text = response.read().decode()
-    samples: dict[tuple[str, tuple], float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            key = (sample.name, tuple(sorted(sample.labels.items())))
-            samples[key] = samples.get(key, 0.0) + sample.value
-    return samples
-
-
-def figure(samples: dict, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-def figure_sum(samples: dict, name: str, **labels: str) -> float:
-    """Sum over every label set that includes ``labels``."""
-    wanted = set(labels.items())
-    return sum(v for (n, ls), v in samples.items() if n == name and wanted <= set(ls))
+    return parse_samples(text)
 
 
 # -- the simulated clock -------------------------------------------------------------------
@@ -696,14 +670,14 @@ def test_two_web_hosts_and_two_schedulers_run_a_day_for_2000_patients(
 
         # /metrics showed the outbox and deliveries during the day, and the truth at its end.
         assert any(
-            figure(s["web"], "engage_outbox_depth", state="due")
-            + figure(s["web"], "engage_outbox_depth", state="in_flight")
+            sample_value(s["web"], "engage_outbox_depth", state="due")
+            + sample_value(s["web"], "engage_outbox_depth", state="in_flight")
             > 0
             for s in during
         ), "no scrape saw a message waiting in the outbox"
         assert (
             max(
-                figure_sum(s["web"], "engage_messages_last_24h", status="delivered") for s in during
+                sample_sum(s["web"], "engage_messages_last_24h", status="delivered") for s in during
             )
             > 0
         )
@@ -711,22 +685,26 @@ def test_two_web_hosts_and_two_schedulers_run_a_day_for_2000_patients(
         final = [scrape(process) for process in processes]
         for samples in final:
             for status, number in truth.items():
-                assert figure(samples, "engage_checkins_last_7d", status=status) == number
-            assert figure(samples, "engage_outbox_depth", state="due") == 0
-            failures = figure(samples, "engage_message_failures_last_24h", error_code="30003")
+                assert sample_value(samples, "engage_checkins_last_7d", status=status) == number
+            assert sample_value(samples, "engage_outbox_depth", state="due") == 0
+            failures = sample_value(samples, "engage_message_failures_last_24h", error_code="30003")
             assert failures == failures_last_24h > 0
-            delivered_figure = figure(
+            delivered_figure = sample_value(
                 samples, "engage_messages_last_24h", direction="outbound", status="delivered"
             )
             assert delivered_figure == delivered_last_24h > 0
         webhook_calls = sum(
-            figure_sum(samples, "engage_webhook_duration_seconds_count") for samples in final[:2]
+            sample_sum(samples, "engage_webhook_duration_seconds_count") for samples in final[:2]
         )
         assert webhook_calls >= len(phones.inbound_sids) + len(delivered)
         for samples in final[2:]:
-            assert figure(samples, "engage_job_runs_total", job="send_outbox", outcome="ok") > 0
             assert (
-                figure(samples, "engage_job_runs_total", job="open_due_checkins", outcome="failed")
+                sample_value(samples, "engage_job_runs_total", job="send_outbox", outcome="ok") > 0
+            )
+            assert (
+                sample_value(
+                    samples, "engage_job_runs_total", job="open_due_checkins", outcome="failed"
+                )
                 == 0
             )
     finally:

@@ -13,17 +13,15 @@ from engage.codesign.models import Idea, IdeaChannel
 from engage.codesign.services import submit_idea
 from engage.network.models import Center, StaffRole, StaffUser
 from engage.network.services import add_staff_user
-from engage.people.consent import CURRENT_CONSENT_TEXT_VERSION
 from engage.people.models import (
     Caregiver,
-    ConsentMethod,
-    ConsentState,
     Contact,
     Language,
     Patient,
     Relationship,
 )
-from engage.people.services import add_caregiver, add_contact, link_caregiver, record_consent
+from engage.people.services import add_caregiver, link_caregiver
+from tests.conftest import consenting_phone
 
 NOON = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)  # noon in Boston, a Wednesday
 
@@ -59,14 +57,7 @@ def make_family(make_center: Callable[..., Center], make_patient: Callable[..., 
         )
         contacts = []
         for owner in (patient, caregiver):
-            contact = add_contact(owner, f"+1617555{next(phones):04d}")
-            record_consent(
-                contact,
-                ConsentState.GRANTED,
-                method=ConsentMethod.STAFF,
-                consent_text_version=CURRENT_CONSENT_TEXT_VERSION,
-            )
-            contacts.append(contact)
+            contacts.append(consenting_phone(owner, f"+1617555{next(phones):04d}"))
         return Family(center, patient, contacts[0], caregiver, contacts[1])
 
     return make

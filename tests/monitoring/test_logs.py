@@ -30,19 +30,17 @@ from engage.monitoring.logs import (
     masked_value,
 )
 from engage.network.models import Center
-from engage.people.consent import CURRENT_CONSENT_TEXT_VERSION
-from engage.people.models import ConsentMethod, ConsentState, Diagnosis, Patient, Relationship
+from engage.people.models import Diagnosis, Patient, Relationship
 from engage.people.services import (
     add_caregiver,
-    add_contact,
     add_patient,
     link_caregiver,
-    record_consent,
 )
 from engage.scheduler import SYSTEM_JOBS, SystemJob, run_system_job
 from engage.scheduling.models import ScheduleKind
 from engage.scheduling.schedules import Schedule
 from engage.scheduling.services import enroll
+from tests.conftest import consenting_phone
 from tests.demo_staff import ANA
 from tests.twilio_helpers import StubHttpClient, replies, send_signed_status, twilio_error
 
@@ -161,12 +159,7 @@ def family(demo: None, session: Any) -> Patient:
     father = add_caregiver(given_name=CAREGIVER[0], family_name=CAREGIVER[1])
     link_caregiver(father, patient, relationship=Relationship.PARENT, may_answer_as_proxy=True)
     for owner, phone in ((patient, PATIENT_PHONE), (father, CAREGIVER_PHONE)):
-        record_consent(
-            add_contact(owner, phone),
-            ConsentState.GRANTED,
-            method=ConsentMethod.STAFF,
-            consent_text_version=CURRENT_CONSENT_TEXT_VERSION,
-        )
+        consenting_phone(owner, phone)
     schedule = Schedule(
         kind=ScheduleKind.RECURRING,
         time_zone=center.time_zone,

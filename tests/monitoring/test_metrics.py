@@ -8,7 +8,6 @@ from ipaddress import ip_network
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from engage.alerts.models import Alert
 from engage.conversations.models import CheckInStatus
@@ -17,35 +16,25 @@ from engage.db import utcnow
 from engage.instruments.services import get_instrument
 from engage.messaging.models import Direction, Message, MessageStatus
 from engage.monitoring.metrics import FIGURES_KEY
-from engage.people.consent import CURRENT_CONSENT_TEXT_VERSION
-from engage.people.models import ConsentMethod, ConsentState
-from engage.people.services import add_contact, record_consent
-from tests.conftest import make_test_app
+from tests.conftest import consenting_phone, make_test_app
+from tests.metric_samples import Samples, parse_samples, sample_value
 
 TOKEN = "metrics-token-for-tests-0123456789"
 
 
 @pytest.fixture
-def metrics(app, client, monkeypatch) -> Callable[..., dict[tuple[str, tuple], float]]:
+def metrics(app, client, monkeypatch) -> Callable[..., Samples]:
     """Read /metrics with the token (fresh figures each time) as {(sample, labels): value}."""
     monkeypatch.setitem(app.config, "METRICS_TOKEN", TOKEN)
 
-    def read(**headers: str) -> dict[tuple[str, tuple], float]:
+    def read(**headers: str) -> Samples:
         app.extensions.pop(FIGURES_KEY, None)
         response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}", **headers})
         assert response.status_code == 200, response.get_data(as_text=True)
         assert response.content_type.startswith("text/plain; version=")
-        samples = {}
-        for family in text_string_to_metric_families(response.get_data(as_text=True)):
-            for sample in family.samples:
-                samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-        return samples
+        return parse_samples(response.get_data(as_text=True))
 
     return read
-
-
-def value(samples: dict, name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 def test_metrics_are_closed_in_production_until_a_token_or_network_is_set(client):
@@ -107,13 +96,7 @@ def test_development_lets_this_machine_read_metrics_without_settings(tmp_path):
 @pytest.fixture
 def family(make_patient, session):
     patient = make_patient(given_name="Noor")
-    contact = add_contact(patient, "+16175550177")
-    record_consent(
-        contact,
-        ConsentState.GRANTED,
-        method=ConsentMethod.STAFF,
-        consent_text_version=CURRENT_CONSENT_TEXT_VERSION,
-    )
+    contact = consenting_phone(patient, "+16175550177")
     session.flush()
     session.expire(patient)
     return patient, contact
@@ -166,25 +149,27 @@ def test_figures_follow_messages_check_ins_the_outbox_and_alerts(family, session
     after = metrics()
 
     def grew(name: str, **labels: Any) -> float:
-        return value(after, name, **labels) - value(before, name, **labels)
+        return sample_value(after, name, **labels) - sample_value(before, name, **labels)
 
     assert grew("engage_outbox_depth", state="due") == 2
     assert grew("engage_outbox_depth", state="deferred") == 1
-    assert value(after, "engage_outbox_oldest_due_age_seconds") >= 30 * 60
+    assert sample_value(after, "engage_outbox_oldest_due_age_seconds") >= 30 * 60
     assert grew("engage_messages_last_24h", direction="outbound", status="queued") == 3
     assert grew("engage_messages_last_24h", direction="outbound", status="undelivered") == 1
     assert grew("engage_messages_last_24h", direction="inbound", status="received") == 1
     assert grew("engage_message_failures_last_24h", error_code="30006") == 1
     assert grew("engage_checkins_last_7d", status=str(CheckInStatus.SENT)) == 1
     assert grew("engage_alerts_open") == 1
-    assert value(after, "engage_alerts_oldest_open_age_seconds") >= 2 * 3600 - 60
+    assert sample_value(after, "engage_alerts_oldest_open_age_seconds") >= 2 * 3600 - 60
 
 
 def test_webhook_latency_is_observed_per_endpoint(sms, metrics):
-    before = value(metrics(), "engage_webhook_duration_seconds_count", endpoint="inbound_sms")
+    before = sample_value(
+        metrics(), "engage_webhook_duration_seconds_count", endpoint="inbound_sms"
+    )
     sms("HELP")
     sms("HELP")
-    after = value(metrics(), "engage_webhook_duration_seconds_count", endpoint="inbound_sms")
+    after = sample_value(metrics(), "engage_webhook_duration_seconds_count", endpoint="inbound_sms")
     assert after - before == 2
 
 
@@ -226,7 +211,7 @@ def test_messages_and_check_ins_are_counted_over_recent_windows(family, session,
     after = metrics()
 
     def grew(name: str, **labels: Any) -> float:
-        return value(after, name, **labels) - value(before, name, **labels)
+        return sample_value(after, name, **labels) - sample_value(before, name, **labels)
 
     assert grew("engage_messages_last_24h", direction="outbound", status="undelivered") == 1
     assert grew("engage_message_failures_last_24h", error_code="30003") == 1

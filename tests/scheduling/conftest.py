@@ -13,13 +13,12 @@ import sqlalchemy as sa
 from engage.conversations.models import CheckIn
 from engage.db import unit_of_work
 from engage.messaging.models import Message, MessageStatus
-from engage.people.consent import CURRENT_CONSENT_TEXT_VERSION
-from engage.people.models import ConsentMethod, ConsentState, Contact, Patient
-from engage.people.services import add_contact, record_consent
+from engage.people.models import Contact, Patient
 from engage.scheduling.dispatcher import DispatchReport, open_due_checkins, start_waiting_checkins
 from engage.scheduling.models import Enrollment, ScheduleKind
 from engage.scheduling.schedules import Schedule
 from engage.scheduling.services import enroll
+from tests.conftest import consenting_phone
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -32,13 +31,7 @@ def local(*parts: int, zone: ZoneInfo = NEW_YORK) -> datetime:
 def teen(make_patient: Callable[..., Patient], session: Any) -> Patient:
     """A 14-year-old in New York who answers on her own phone."""
     patient = make_patient(given_name="Maya", date_of_birth=date(2012, 5, 17))
-    contact = add_contact(patient, "+16175550141")
-    record_consent(
-        contact,
-        ConsentState.GRANTED,
-        method=ConsentMethod.STAFF,
-        consent_text_version=CURRENT_CONSENT_TEXT_VERSION,
-    )
+    consenting_phone(patient, "+16175550141")
     session.flush()
     return patient
 
