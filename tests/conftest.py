@@ -9,6 +9,7 @@ With CI=true an unreachable PostgreSQL stops the run instead of skipping.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -266,6 +267,21 @@ def consenting_phone(owner: Any, phone: str) -> Contact:
         consent_text_version=CURRENT_CONSENT_TEXT_VERSION,
     )
     return contact
+
+
+@pytest.fixture
+def slow_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hold each conversation step a moment, so two unserialised requests would surely
+    overlap (the concurrency tests of the webhook and the app)."""
+    from engage.conversations import engine
+
+    real_receive = engine.receive
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.3)
+        return real_receive(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "receive", slow)
 
 
 @pytest.fixture

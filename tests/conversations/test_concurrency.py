@@ -8,13 +8,11 @@ contact (PostgreSQL) or SQLite's single writer must serialise them.
 from __future__ import annotations
 
 import threading
-import time
 
 import flask_migrate
 import pytest
 import sqlalchemy as sa
 
-from engage.conversations import engine
 from engage.conversations.models import Answer
 from engage.conversations.services import open_checkin
 from engage.db import db
@@ -40,18 +38,6 @@ def live_app(backend, new_database):
     yield app
     with app.app_context():
         db.engine.dispose()
-
-
-@pytest.fixture
-def slow_engine(monkeypatch):
-    """Hold each step a moment, so two unserialised requests would surely overlap."""
-    real_receive = engine.receive
-
-    def slow(*args, **kwargs):
-        time.sleep(0.3)
-        return real_receive(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "receive", slow)
 
 
 def at_once(app, messages):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import flask_migrate
@@ -12,7 +11,6 @@ import sqlalchemy as sa
 
 from engage.alerts.models import Alert
 from engage.audit.models import AuditEvent
-from engage.conversations import engine
 from engage.conversations.models import (
     Answer,
     CheckIn,
@@ -725,18 +723,6 @@ def live_app(backend, new_database):
     yield app
     with app.app_context():
         db.engine.dispose()
-
-
-@pytest.fixture
-def slow_engine(monkeypatch):
-    """Hold each step a moment, so two unserialised requests would surely overlap."""
-    real_receive = engine.receive
-
-    def slow(*args, **kwargs):
-        time.sleep(0.3)
-        return real_receive(*args, **kwargs)
-
-    monkeypatch.setattr(engine, "receive", slow)
 
 
 @pytest.mark.usefixtures("slow_engine")
