@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from engage import create_app
 from engage.config import ENVIRONMENT_VARIABLES
 from engage.db import db
+from engage.messaging.transport import HTTP_CLIENT_KEY
 from engage.network.models import Center, Network
 from engage.network.services import add_center
 from engage.people.consent import CURRENT_CONSENT_TEXT_VERSION
@@ -36,6 +37,7 @@ from engage.people.models import ConsentMethod, ConsentState, Contact, Diagnosis
 from engage.people.services import add_contact, add_patient, record_consent
 from tests.demo_staff import signed_in, tokens  # noqa: F401 - fixtures for every test package
 from tests.receivers import smtp, webhook  # noqa: F401 - fixtures for every test package
+from tests.twilio_helpers import StubHttpClient
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEST_SECRET_KEY = "test-secret-key-not-for-production"
@@ -267,6 +269,15 @@ def consenting_phone(owner: Any, phone: str) -> Contact:
         consent_text_version=CURRENT_CONSENT_TEXT_VERSION,
     )
     return contact
+
+
+@pytest.fixture
+def stub(app: Flask) -> Iterator[StubHttpClient]:
+    """Twilio's REST API, answered by a script (the real twilio library builds the calls)."""
+    client = StubHttpClient()
+    app.extensions[HTTP_CLIENT_KEY] = client
+    yield client
+    app.extensions.pop(HTTP_CLIENT_KEY, None)
 
 
 @pytest.fixture

@@ -67,14 +67,6 @@ NOW = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)  # noon in New York, 9:00 in Los 
 
 
 @pytest.fixture
-def stub(app: Flask) -> Iterator[StubHttpClient]:
-    client = StubHttpClient()
-    app.extensions[HTTP_CLIENT_KEY] = client
-    yield client
-    app.extensions.pop(HTTP_CLIENT_KEY, None)
-
-
-@pytest.fixture
 def phone(make_patient: Callable[..., Patient], session: Any) -> Callable[..., Contact]:
     """A patient's phone with SMS consent granted (or as asked)."""
     numbers = iter(range(100, 10_000))

@@ -20,7 +20,6 @@ from engage.config import ConfigurationError, build_settings, logging_settings
 from engage.db import utcnow
 from engage.demo.seed import seed_demo
 from engage.messaging.models import Message
-from engage.messaging.transport import HTTP_CLIENT_KEY
 from engage.monitoring.logs import (
     HANDLER_NAME,
     JsonFormatter,
@@ -42,7 +41,7 @@ from engage.scheduling.schedules import Schedule
 from engage.scheduling.services import enroll
 from tests.conftest import consenting_phone
 from tests.demo_staff import ANA
-from tests.twilio_helpers import StubHttpClient, replies, send_signed_status, twilio_error
+from tests.twilio_helpers import replies, send_signed_status, twilio_error
 
 PATIENT = ("Zephyrine", "Quillfeather")
 CAREGIVER = ("Barnaby", "Vantongeren")
@@ -124,15 +123,6 @@ def served(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, 
 
     monkeypatch.setattr(app, "wsgi_app", recording)
     return seen
-
-
-@pytest.fixture
-def stub(app: Flask) -> Iterator[StubHttpClient]:
-    """Twilio's REST API, answered by a script (the real twilio library builds the calls)."""
-    client = StubHttpClient()
-    app.extensions[HTTP_CLIENT_KEY] = client
-    yield client
-    app.extensions.pop(HTTP_CLIENT_KEY, None)
 
 
 @pytest.fixture
