@@ -28,6 +28,7 @@ from engage.config import ConfigurationError, listen_address
 from engage.db import unit_of_work
 from engage.health.startup import check_database_at_start
 from engage.monitoring.jobs import JOB_BOOK_KEY, JobBook, record_job_run
+from engage.monitoring.logs import job_run, log_job_run
 from engage.monitoring.server import start_scheduler_http
 
 log = logging.getLogger("engage.scheduler")
@@ -125,8 +126,6 @@ def run_system_job(app: Flask, job: SystemJob) -> None:
     Every line logged during the run carries the run's id, and the run ends with one
     ``job`` line (see engage/monitoring/logs.py).
     """
-    from engage.monitoring.logs import job_run, log_job_run
-
     with job_run():
         started = time.monotonic()
         outcome = "ok"
